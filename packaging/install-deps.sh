@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything mini8s needs to build and test, from Debian 12's archive only.
+# Idempotent and fast when everything is present: apt runs only if a package is missing.
+set -euo pipefail
+
+# Build dependencies (STYLE §1: Boost must be 1.81 by name; Debian's default libboost-dev is 1.74).
+BUILD_PKGS=(
+  build-essential g++ cmake ninja-build ccache pkg-config git
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libsqlite3-dev sqlite3 libyaml-cpp-dev libssl-dev libnl-3-dev libnl-route-3-dev
+  libarchive-dev libseccomp-dev catch2
+)
+# What the tests drive: real clients, a real registry, the runc anchor, network tools.
+TEST_PKGS=(
+  curl ca-certificates iproute2 procps psmisc util-linux python3 python3-kubernetes
+)
+
+missing=()
+for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

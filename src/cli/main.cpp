@@ -1,0 +1,104 @@
+#include "mini8s/cli/main.h"
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "cli/commands.h"
+#include "cli/version.h"
+
+namespace mini8s::cli {
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(const Args&);
+  const char* help;
+};
+
+int RunHelp(const Args& args);
+
+// crun's commands[]: a plain table is all the dispatch a multi-call binary needs.
+constexpr Command kCommands[] = {
+    {"server", RunServer, "Run the control plane (and, by default, a node agent)"},
+    {"agent", RunAgent, "Run a node agent that joins a server"},
+    {"kubectl", RunKubectl, "Run the bundled kubectl-compatible client"},
+    {"runtime", RunRuntime, "OCI-runtime-style container commands (create, start, state, ...)"},
+    {"image", RunImage, "Manage images (pull, import, ls, rm, inspect)"},
+    {"token", RunToken, "Manage join tokens"},
+    {"version", RunVersion, "Print the version"},
+    {"help", RunHelp, "Show this help"},
+};
+
+void PrintUsage(std::FILE* out) {
+  std::fprintf(out,
+               "mini8s: a Kubernetes distribution in one executable\n\n"
+               "Usage: mini8s <command> [flags]\n\nCommands:\n");
+  for (const Command& c : kCommands) std::fprintf(out, "  %-9s %s\n", c.name, c.help);
+  std::fprintf(out, "\nRun 'mini8s <command> --help' for a command's flags.\n");
+}
+
+int RunHelp(const Args& args) {
+  if (!args.empty() && args[0] != "--help" && args[0] != "-h") {
+    for (const Command& c : kCommands) {
+      if (args[0] == c.name) return c.run({"--help"});
+    }
+    return UsageError("help", "unknown command \"" + args[0] + "\"");
+  }
+  PrintUsage(stdout);
+  return 0;
+}
+
+const Command* Find(std::string_view name) {
+  for (const Command& c : kCommands) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+int UsageError(const std::string& command, const std::string& message) {
+  std::fprintf(stderr, "mini8s %s: %s\nRun 'mini8s %s --help' for usage.\n", command.c_str(),
+               message.c_str(), command == "mini8s" ? "" : command.c_str());
+  return 2;
+}
+
+int RunVersion(const Args& args) {
+  for (const std::string& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::printf("Usage: mini8s version\n\nPrints the mini8s version and the Kubernetes API "
+                  "version it implements.\n");
+      return 0;
+    }
+    return UsageError("version", "unknown flag: " + a);
+  }
+  std::printf("mini8s version %s (Kubernetes %s)\n", kMini8sVersion, kKubernetesVersion);
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  // Called through a symlink named after a command (e.g. `kubectl`).
+  const char* base = argc > 0 ? std::strrchr(argv[0], '/') : nullptr;
+  std::string_view self = argc > 0 ? (base ? base + 1 : argv[0]) : "mini8s";
+  if (self != "mini8s") {
+    if (const Command* c = Find(self)) return c->run(Args(argv + 1, argv + argc));
+  }
+  if (argc < 2) {
+    PrintUsage(stderr);
+    return 2;
+  }
+  std::string_view name = argv[1];
+  if (name == "--help" || name == "-h") return RunHelp({});
+  if (name == "--version" || name == "-v") return RunVersion({});
+  const Command* c = Find(name);
+  if (c == nullptr) {
+    std::fprintf(stderr, "mini8s: unknown command \"%s\"\nRun 'mini8s help' for usage.\n",
+                 argv[1]);
+    return 2;
+  }
+  return c->run(Args(argv + 2, argv + argc));
+}
+
+}  // namespace mini8s::cli

@@ -1,0 +1,35 @@
+// Commands whose subsystems have not landed yet. Each says so plainly and exits 1, so that
+// scripts never mistake them for working.
+#include <cstdio>
+
+#include "cli/commands.h"
+
+namespace mini8s::cli {
+namespace {
+
+int NotYet(const char* command, const Args& args, const char* issue) {
+  for (const std::string& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::printf("Usage: mini8s %s [flags]\n\nNot available in this build yet (%s).\n", command,
+                  issue);
+      return 0;
+    }
+  }
+  std::fprintf(stderr, "mini8s %s: not available in this build yet (%s)\n", command, issue);
+  return 1;
+}
+
+}  // namespace
+
+int RunServer(const Args& args) { return NotYet("server", args, "the API server is in progress"); }
+int RunAgent(const Args& args) { return NotYet("agent", args, "the node agent is in progress"); }
+int RunKubectl(const Args& args) {
+  return NotYet("kubectl", args, "the bundled client is in progress");
+}
+int RunRuntime(const Args& args) {
+  return NotYet("runtime", args, "the container runtime is in progress");
+}
+int RunImage(const Args& args) { return NotYet("image", args, "the image store is in progress"); }
+int RunToken(const Args& args) { return NotYet("token", args, "join tokens are in progress"); }
+
+}  // namespace mini8s::cli

@@ -1,0 +1,42 @@
+#include "mini8s/common/clock.h"
+
+#include <catch2/catch.hpp>
+
+#include "testutil/fake_clock.h"
+
+namespace mini8s {
+namespace {
+
+using std::chrono::system_clock;
+
+TEST_CASE("Clock: RFC 3339 formats in UTC at second, micro and nano precision", "[common][unit]") {
+  system_clock::time_point t{std::chrono::seconds(1764099722) + std::chrono::nanoseconds(123456789)};
+  CHECK(FormatRfc3339(t) == "2025-11-25T19:42:02Z");
+  CHECK(FormatRfc3339Micro(t) == "2025-11-25T19:42:02.123456Z");
+  CHECK(FormatRfc3339Nano(t) == "2025-11-25T19:42:02.123456789Z");
+}
+
+TEST_CASE("Clock: RFC 3339 parses fractions and offsets, and rejects garbage", "[common][unit]") {
+  auto t = ParseRfc3339("2025-11-25T19:42:02.5Z");
+  REQUIRE(t.has_value());
+  CHECK(FormatRfc3339Micro(*t) == "2025-11-25T19:42:02.500000Z");
+  auto off = ParseRfc3339("2025-11-25T21:42:02+02:00");
+  REQUIRE(off.has_value());
+  CHECK(FormatRfc3339(*off) == "2025-11-25T19:42:02Z");
+  CHECK_FALSE(ParseRfc3339("2025-11-25").has_value());
+  CHECK_FALSE(ParseRfc3339("2025-13-25T19:42:02Z").has_value());
+  CHECK_FALSE(ParseRfc3339("2025-11-25T19:42:02Zjunk").has_value());
+  CHECK(ParseRfc3339("nope").error().code() == Code::kInvalid);
+}
+
+TEST_CASE("FakeClock: moves only when advanced", "[common][unit]") {
+  testutil::FakeClock clock;
+  auto a = clock.Now();
+  auto m = clock.Monotonic();
+  clock.Advance(std::chrono::seconds(40));
+  CHECK(clock.Now() - a == std::chrono::seconds(40));
+  CHECK(clock.Monotonic() - m == std::chrono::seconds(40));
+}
+
+}  // namespace
+}  // namespace mini8s
