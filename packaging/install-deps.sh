@@ -12,7 +12,9 @@ BUILD_PKGS=(
 )
 # What the tests drive: real clients, a real registry, the runc anchor, network tools.
 TEST_PKGS=(
-  curl ca-certificates iproute2 procps psmisc util-linux python3 python3-kubernetes
+  curl ca-certificates tzdata iproute2 procps psmisc util-linux python3 python3-kubernetes
+  runc busybox-static
+  qemu-system-x86 cpio xz-utils  # test/vm: the unified cgroup v2 guest
 )
 
 missing=()

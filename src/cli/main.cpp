@@ -1,12 +1,14 @@
 #include "mini8s/cli/main.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
 
 #include "cli/commands.h"
 #include "cli/version.h"
+#include "mini8s/common/logging.h"
 
 namespace mini8s::cli {
 namespace {
@@ -50,6 +52,10 @@ int RunHelp(const Args& args) {
   return 0;
 }
 
+bool IsNumber(std::string_view s) {
+  return !s.empty() && s.size() <= 4 && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
 const Command* Find(std::string_view name) {
   for (const Command& c : kCommands) {
     if (name == c.name) return &c;
@@ -85,20 +91,43 @@ int Main(int argc, char** argv) {
   if (self != "mini8s") {
     if (const Command* c = Find(self)) return c->run(Args(argv + 1, argv + argc));
   }
-  if (argc < 2) {
+  // Global klog-style verbosity before the command: -v N, -v=N, --v N, --v=N. A lone -v (not
+  // followed by a number) keeps meaning --version.
+  int first = 1;
+  while (first < argc) {
+    std::string_view a = argv[first];
+    std::string_view level;
+    int used = 1;
+    if (a.rfind("--v=", 0) == 0 || a.rfind("-v=", 0) == 0) {
+      level = a.substr(a.find('=') + 1);
+    } else if ((a == "-v" || a == "--v") && first + 1 < argc && IsNumber(argv[first + 1])) {
+      level = argv[first + 1];
+      used = 2;
+    } else {
+      break;
+    }
+    if (!IsNumber(level)) {
+      std::fprintf(stderr, "mini8s: invalid verbosity \"%s\"\nRun 'mini8s help' for usage.\n",
+                   std::string(level).c_str());
+      return 2;
+    }
+    log::SetVerbosity(std::atoi(std::string(level).c_str()));
+    first += used;
+  }
+  if (argc - first < 1) {
     PrintUsage(stderr);
     return 2;
   }
-  std::string_view name = argv[1];
+  std::string_view name = argv[first];
   if (name == "--help" || name == "-h") return RunHelp({});
   if (name == "--version" || name == "-v") return RunVersion({});
   const Command* c = Find(name);
   if (c == nullptr) {
     std::fprintf(stderr, "mini8s: unknown command \"%s\"\nRun 'mini8s help' for usage.\n",
-                 argv[1]);
+                 argv[first]);
     return 2;
   }
-  return c->run(Args(argv + 2, argv + argc));
+  return c->run(Args(argv + first + 1, argv + argc));
 }
 
 }  // namespace mini8s::cli

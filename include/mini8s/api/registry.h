@@ -30,9 +30,18 @@ class Registry {
   // By group/version/kind (group "" = core). nullptr if unknown.
   virtual KindInfoConstSharedPtr FindKind(std::string_view group, std::string_view version,
                                           std::string_view kind) const = 0;
-  // By group/version and plural, singular or short name (as URLs and kubectl use them).
+  // By group/version and plural, singular, short name or kind name (as URLs and kubectl use
+  // them), case-insensitively. Subresource-only kinds (Scale, Eviction, TokenRequest) have no
+  // resource name and are found by FindKind only.
   virtual KindInfoConstSharedPtr FindResource(std::string_view group, std::string_view version,
                                               std::string_view resource) const = 0;
+  // By plural, singular, short name or kind (case-insensitive) in every group and version, as
+  // kubectl resolves `kubectl get deploy`: the matches in preference order (core first, then the
+  // built-in groups, then custom groups). "deployments.apps" restricts the match to group "apps".
+  // Empty if nothing matches. (Not pure: the default, for fakes, is built on Kinds() and
+  // FindResource() and orders groups alphabetically after core.)
+  virtual std::vector<KindInfoConstSharedPtr> FindResourceInAnyGroup(
+      std::string_view resource) const;
   // By "apiVersion" and "kind" as they appear in an object.
   virtual KindInfoConstSharedPtr FindByApiVersionKind(std::string_view api_version,
                                                       std::string_view kind) const = 0;

@@ -2,9 +2,12 @@
 // strategic merge patch, Table output, discovery, OpenAPI, `kubectl explain` and the protobuf
 // decoder all read (DESIGN §3 "Object model").
 //
-// Schema nodes are immutable once published and owned by the registry (stable addresses), so
-// `const Schema*` may be held for the registry's lifetime. Recursive definitions (JSONSchemaProps)
-// are plain pointer cycles.
+// Schema nodes are immutable once published and have stable addresses. Built-in nodes live as
+// long as the registry (or any KindInfo that holds them); a custom kind's nodes live as long as
+// its KindInfo (KindInfo::schema_arena), so hold the KindInfoConstSharedPtr, not just the
+// `const Schema*`, when a CRD may be removed meanwhile. Recursive definitions (JSONSchemaProps)
+// are plain pointer cycles. Nodes without their own facts are shared: two properties that both
+// refer to io.k8s.api.core.v1.Container point at the same node.
 #pragma once
 
 #include <cstdint>
@@ -19,8 +22,8 @@
 namespace mini8s::api {
 
 enum class Type : uint8_t {
-  kAny,          // no type constraint (RawExtension, JSON, preserve-unknown without properties)
-  kObject,       // fixed properties (and/or additional_properties for maps)
+  kAny,     // no type constraint (RawExtension, JSON, preserve-unknown without properties)
+  kObject,  // fixed properties (and/or additional_properties for maps)
   kArray,
   kString,
   kInteger,
@@ -32,6 +35,13 @@ enum class Type : uint8_t {
 
 struct Schema;
 
+struct GroupVersionKind {
+  std::string group;  // "" for core
+  std::string version;
+  std::string kind;
+  friend bool operator==(const GroupVersionKind&, const GroupVersionKind&) = default;
+};
+
 // One property of an object schema. The protobuf tag belongs to the edge, not the child type,
 // because the same message type (ObjectMeta, Container) is reused with its own numbering.
 struct Property {
@@ -42,9 +52,14 @@ struct Property {
 
 struct Schema {
   Type type = Type::kAny;
-  std::string format;       // int32, int64, double, date-time, byte, int-or-string, ...
-  std::string definition;   // the definition this node was built from, e.g. io.k8s.api.core.v1.PodSpec
+  std::string format;  // int32, int64, double, date-time, byte, int-or-string, ...
+  // The definition this node was built from, e.g. io.k8s.api.core.v1.PodSpec ("" for inline
+  // nodes; "com.example.stable.v1.CronTab" style for the root of a custom resource).
+  std::string definition;
   std::string description;  // mini8s's own short text (never upstream's); may be empty
+  // x-kubernetes-group-version-kind of a definition node (one entry for a kind, several for
+  // shared types such as DeleteOptions); what /openapi publishes for `kubectl explain`.
+  std::vector<GroupVersionKind> group_version_kinds;
   std::vector<std::string> enum_values;
   std::vector<std::string> required;
   std::vector<Property> properties;               // declaration order
@@ -84,31 +99,50 @@ struct TableColumn {
   std::string format;       // "name" for the NAME column, "" otherwise
   std::string description;  // mini8s's own words
   int priority = 0;         // 0 = always shown, 1 = -o wide only
-  // A simple JSONPath into the object (".spec.replicas") for plain columns (CRD
-  // additionalPrinterColumns use the same), or empty when `printer` computes the cell.
+  // A simple JSONPath into the object (".spec.replicas"): the whole cell for CRD
+  // additionalPrinterColumns (printer empty); for built-ins, where set, the field the printer
+  // starts from (it may still format it, e.g. "<none>" for empty).
   std::string json_path;
-  std::string printer;  // the name of a built-in cell printer, e.g. "pod.ready", "age"
+  // The name of a built-in cell printer ("name", "age", "created_at", "pod.ready", ...), or empty
+  // when json_path alone gives the cell (custom resources).
+  std::string printer;
+};
+
+// One subresource of a resource, as discovery lists it (APISubresourceDiscovery).
+struct SubresourceInfo {
+  std::string name;                  // "status", "scale", "exec", ...
+  std::string group, version, kind;  // the body's kind (responseKind): autoscaling/v1 Scale
+  std::vector<std::string> verbs;    // "get", "patch", "update", "create", ...
 };
 
 struct KindInfo {
   std::string group;  // "" for core
   std::string version;
   std::string kind;
-  std::string list_kind;  // "PodList"
-  std::string plural;     // "pods"
-  std::string singular;   // "pod"
+  std::string list_kind;                 // "PodList"
+  std::string plural;                    // "pods"
+  std::string singular;                  // "pod"
   std::vector<std::string> short_names;  // {"po"}
   std::vector<std::string> categories;   // {"all"}
   std::vector<std::string> verbs;  // create delete deletecollection get list patch update watch
   std::vector<std::string> subresources;  // "status", "scale", "log", "exec", "binding", ...
+  std::vector<SubresourceInfo> subresource_info;  // the same subresources, in the same order
   bool namespaced = true;
-  bool custom = false;  // added at run time from a CustomResourceDefinition
+  bool custom = false;             // added at run time from a CustomResourceDefinition
   const Schema* schema = nullptr;  // the kind's root object schema
-  std::vector<TableColumn> columns;  // upstream's columns, NAME first
+  // Upstream's Table columns in order (the name column has format "name"); kinds without
+  // upstream printers get Name + "Created At", custom kinds Name + their printer columns.
+  std::vector<TableColumn> columns;
   // Field selectors beyond metadata.name and metadata.namespace (e.g. spec.nodeName, status.phase).
   std::vector<std::string> selectable_fields;
   // For the scale subresource: JSON paths of spec replicas, status replicas and label selector.
   std::string scale_spec_replicas_path, scale_status_replicas_path, scale_label_selector_path;
+  // True for kinds that are only bodies of other resources' subresources (autoscaling/v1 Scale,
+  // policy/v1 Eviction, authentication.k8s.io/v1 TokenRequest): they have a GVK and a schema but
+  // no plural and no verbs, and discovery must not list them as resources of their group.
+  bool subresource_only = false;
+  // Keeps `schema` and every node it reaches alive (the built-in arena, or a CRD's own arena).
+  std::shared_ptr<const void> schema_arena;
 
   std::string ApiVersion() const { return group.empty() ? version : group + "/" + version; }
   bool HasSubresource(std::string_view name) const;

@@ -1,0 +1,84 @@
+#include "runtime/fs_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+
+#include "mini8s/common/unique_fd.h"
+
+namespace mini8s::runtime {
+
+Status WriteFile(const std::string& path, std::string_view value) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return Status::FromErrno(errno, "open", path);
+  ssize_t n = ::write(fd.get(), value.data(), value.size());
+  if (n < 0) return Status::FromErrno(errno, "write " + std::string(value), path);
+  if (static_cast<size_t>(n) != value.size()) return Status::Internal("short write to " + path);
+  return Status();
+}
+
+Status WriteFileAtomic(const std::string& path, std::string_view value, unsigned mode) {
+  std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return Status::FromErrno(errno, "open", tmp);
+  size_t off = 0;
+  while (off < value.size()) {
+    ssize_t n = ::write(fd.get(), value.data() + off, value.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::unlink(tmp.c_str());
+      return Status::FromErrno(err, "write", tmp);
+    }
+    off += static_cast<size_t>(n);
+  }
+  fd.Reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Status::FromErrno(err, "rename", path);
+  }
+  return Status();
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Status::FromErrno(errno, "open", path);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, "read", path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Status MkdirAll(const std::string& path, unsigned mode) {
+  if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return Status();
+  if (errno != ENOENT) return Status::FromErrno(errno, "mkdir", path);
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos || slash == 0) return Status::FromErrno(ENOENT, "mkdir", path);
+  MINI8S_RETURN_IF_ERROR(MkdirAll(path.substr(0, slash), mode));
+  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
+    return Status::FromErrno(errno, "mkdir", path);
+  }
+  return Status();
+}
+
+Status RemoveTree(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec) return Status::FromErrno(ec.value(), "remove", path);
+  return Status();
+}
+
+}  // namespace mini8s::runtime
