@@ -1,5 +1,6 @@
 #include "mini8s/common/clock.h"
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 
@@ -104,6 +105,11 @@ Result<system_clock::time_point> ParseRfc3339(std::string_view s) {
   u.tm_min = mi;
   u.tm_sec = sec;
   int64_t epoch = static_cast<int64_t>(timegm(&u)) - offset_secs;
+  // A nanosecond time_point spans only the years 1678-2262; converting a later time (upstream
+  // allows up to 9999) would overflow int64, so such times are refused rather than wrapped.
+  constexpr int64_t kMaxSecs =
+      std::chrono::duration_cast<std::chrono::seconds>(system_clock::duration::max()).count() - 1;
+  if (epoch > kMaxSecs || epoch < -kMaxSecs) return bad();
   return system_clock::time_point(std::chrono::duration_cast<system_clock::duration>(
       std::chrono::seconds(epoch) + std::chrono::nanoseconds(nanos)));
 }

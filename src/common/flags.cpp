@@ -195,10 +195,12 @@ Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view s) {
     total += value * static_cast<long double>(found->ns);
     s.remove_prefix(u);
   }
-  if (total > static_cast<long double>(std::numeric_limits<int64_t>::max())) {
-    return bad("invalid duration");
-  }
-  int64_t ns = static_cast<int64_t>(std::llround(static_cast<double>(total)));
+  // long double holds every int64 exactly; going through double lost precision above 2^53 ns
+  // (~104 days) and rounded Go's maximum, 2562047h47m16.854775807s, up to 2^63, which overflowed.
+  const long double max_ns = static_cast<long double>(std::numeric_limits<int64_t>::max());
+  if (total > max_ns) return bad("invalid duration");
+  const long double rounded = std::min(std::roundl(total), max_ns);
+  int64_t ns = static_cast<int64_t>(rounded);
   return std::chrono::nanoseconds(neg ? -ns : ns);
 }
 

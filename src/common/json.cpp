@@ -17,6 +17,8 @@ namespace {
 
 namespace bj = boost::json;
 
+constexpr std::size_t kMaxReportedDuplicates = 1000;
+
 // Line and column (both 1-based, column in bytes) of byte offset `pos` in `text`.
 std::pair<std::size_t, std::size_t> LineColumn(std::string_view text, std::size_t pos) {
   std::size_t line = 1;
@@ -103,6 +105,16 @@ class Handler {
     key_.append(s.data(), s.size());
     Frame& f = frames_.back();
     if (!f.keys.insert(key_).second) {
+      // A hostile body can repeat a key at depth d hundreds of thousands of times; building a
+      // d-segment path for each is quadratic in time and memory, so only the first
+      // kMaxReportedDuplicates are reported (the apiserver truncates warnings long before that).
+      if (!options_.reject_duplicate_keys &&
+          (options_.duplicate_fields == nullptr ||
+           options_.duplicate_fields->size() >= kMaxReportedDuplicates)) {
+        f.key = std::move(key_);
+        key_.clear();
+        return true;
+      }
       std::string path = PathTo(key_);
       if (options_.reject_duplicate_keys) {
         error_ = "duplicate field \"" + path + "\"";
@@ -374,6 +386,8 @@ std::size_t ParseIndex(std::string_view s, std::size_t& idx) {
   if (s.size() < 3 || s[0] != '[') return 0;
   std::size_t close = s.find(']');
   if (close == std::string_view::npos || close == 1) return 0;
+  // More than 18 digits could wrap size_t into a small, valid-looking index.
+  if (close > 19) return 0;
   std::size_t v = 0;
   for (std::size_t i = 1; i < close; ++i) {
     if (s[i] < '0' || s[i] > '9') return 0;

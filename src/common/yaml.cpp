@@ -477,6 +477,7 @@ class TreeBuilder : public YAML::EventHandler {
 };
 
 constexpr char kTagPrefix[] = "tag:yaml.org,2002:";
+constexpr std::size_t kMaxReportedDuplicates = 1000;
 
 std::string ShortTag(const std::string& tag) {
   std::string_view p(kTagPrefix);
@@ -758,7 +759,9 @@ class Converter {
           throw YamlError{k.mark, "mapping key \"" + key + "\" already defined at line " +
                                       std::to_string(it->second)};
         }
-        if (options_.duplicate_fields != nullptr) {
+        // Bounded: a path per repeated key would be quadratic on hostile input (as in json.cpp).
+        if (options_.duplicate_fields != nullptr &&
+            options_.duplicate_fields->size() < kMaxReportedDuplicates) {
           options_.duplicate_fields->push_back(PathString(key));
         }
       }

@@ -128,12 +128,14 @@ class Init {
   std::string SafeTarget(const std::string& root, const std::string& dest, bool dir,
                          InitStep step);
   void PivotRoot(const std::string& root);
+  void DetachOldRoot();
   void MaskAndReadonly(const Spec& spec);
   std::string FindExecutable(const Process& p);
   void Finalize(const Process& p, const std::string& exe, const std::string& seccomp_bpf);
 
   int sync_fd_;
   bool detached_ = false;
+  int old_root_ = -1;
 };
 
 unsigned long PreservedFlags(const char* path) {
@@ -364,22 +366,29 @@ void Init::SetupRootfs(const Spec& spec, const InitArgs& a) {
 }
 
 void Init::PivotRoot(const std::string& root) {
-  int oldroot = ::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-  if (oldroot < 0) DieErrno(InitStep::kPivotRoot, "/");
+  old_root_ = ::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (old_root_ < 0) DieErrno(InitStep::kPivotRoot, "/");
   int newroot = ::open(root.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (newroot < 0) DieErrno(InitStep::kPivotRoot, root);
-  // pivot_root(".", ".") stacks the old root on top of the new one; unmounting "." then leaves
-  // only the new root, with no put_old directory needed (runc's and crun's trick).
+  // pivot_root(".", ".") stacks the old root on top of the new one, with no put_old directory
+  // needed (runc's and crun's trick). Lookups from "/" already resolve in the new root; the old
+  // one is detached by DetachOldRoot() before anything is executed.
   if (::fchdir(newroot) != 0) DieErrno(InitStep::kPivotRoot, root);
   if (::syscall(SYS_pivot_root, ".", ".") != 0) DieErrno(InitStep::kPivotRoot, root);
-  if (::fchdir(oldroot) != 0) DieErrno(InitStep::kPivotRoot, "old root");
+  if (::chdir("/") != 0) DieErrno(InitStep::kPivotRoot, "/");
+  ::close(newroot);
+}
+
+void Init::DetachOldRoot() {
+  if (old_root_ < 0) return;
+  if (::fchdir(old_root_) != 0) DieErrno(InitStep::kPivotRoot, "old root");
   if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
     DieErrno(InitStep::kPivotRoot, "old root");
   }
   if (::umount2(".", MNT_DETACH) != 0) DieErrno(InitStep::kPivotRoot, "old root");
   if (::chdir("/") != 0) DieErrno(InitStep::kPivotRoot, "/");
-  ::close(oldroot);
-  ::close(newroot);
+  ::close(old_root_);
+  old_root_ = -1;
 }
 
 void Init::MaskAndReadonly(const Spec& spec) {
@@ -414,7 +423,9 @@ std::string Init::FindExecutable(const Process& p) {
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
   };
   if (name.find('/') != std::string::npos) {
-    if (!usable(name)) Die(InitStep::kFindExecutable, errno ? errno : EACCES, name);
+    // Not in cwd yet (see Run): resolve a relative path against the process's cwd.
+    std::string full = name[0] == '/' ? name : p.cwd + "/" + name;
+    if (!usable(full)) Die(InitStep::kFindExecutable, errno ? errno : EACCES, name);
     return name;
   }
   std::string path = kDefaultPath;
@@ -582,7 +593,10 @@ int Init::Run(const InitArgs& a, const Spec* preloaded) {
       DieErrno(InitStep::kRlimit, std::to_string(r.resource));
     }
   }
-  if (::chdir(process.cwd.c_str()) != 0) DieErrno(InitStep::kChdir, process.cwd);
+  // cwd is entered after DetachOldRoot(); checked here so that a bad one fails create.
+  struct stat cwd_st {};
+  if (::stat(process.cwd.c_str(), &cwd_st) != 0) DieErrno(InitStep::kChdir, process.cwd);
+  if (!S_ISDIR(cwd_st.st_mode)) Die(InitStep::kChdir, ENOTDIR, process.cwd);
   std::string exe = FindExecutable(process);
   if (process.user.umask) {
     ::umask(*process.user.umask);
@@ -600,9 +614,14 @@ int Init::Run(const InitArgs& a, const Spec* preloaded) {
   if (a.mode != "exec") ::setsid();
 
   Send(SyncType::kReady);
+  // In create mode the parent stops listening after "ready": later failures go to stderr too.
+  if (a.mode == "create") detached_ = true;
+  // Unmounting the old root waits for an RCU grace period (about 5 ms on a busy machine): done
+  // after "ready", it overlaps with the caller's exit and `start`.
+  DetachOldRoot();
+  if (::chdir(process.cwd.c_str()) != 0) DieErrno(InitStep::kChdir, process.cwd);
   if (a.mode == "create") {
     // The parent exits after "ready"; `start` opens the fifo for writing and writes one byte.
-    detached_ = true;
     pollfd p{fifo, POLLIN, 0};
     for (;;) {
       int rc = ::poll(&p, 1, -1);

@@ -5,11 +5,11 @@
 
 #include <array>
 #include <cerrno>
-#include <fstream>
 #include <sstream>
 
 #include <boost/json.hpp>
 
+#include "runtime/fs_util.h"
 #include "runtime/seccomp_profile.h"
 
 namespace mini8s::runtime {
@@ -462,12 +462,8 @@ Result<Process> ParseProcess(std::string_view text) {
 }
 
 Result<Spec> LoadSpec(const std::string& bundle) {
-  std::string path = bundle + "/config.json";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::FromErrno(errno, "open", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseSpec(ss.str(), bundle);
+  MINI8S_ASSIGN_OR_RETURN(std::string text, ReadFile(bundle + "/config.json"));
+  return ParseSpec(text, bundle);
 }
 
 Result<int> CapabilityFromName(std::string_view name) {

@@ -1,6 +1,7 @@
 #include "store/store_core.h"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 
 #include "mini8s/common/check.h"
@@ -338,7 +339,10 @@ void StoreCore::CommitRun(Request* const* begin, Request* const* end) {
     if (ev->type != EventType::kDeleted && r.ttl_seconds > 0) {
       if (now_ms < 0) now_ms = NowMs();
       m.ttl_seconds = r.ttl_seconds;
-      m.expires_at_ms = now_ms + r.ttl_seconds * 1000;
+      // Saturate: a huge TTL must mean "far future", not wrap into the past and expire at once.
+      const int64_t max_ms = std::numeric_limits<int64_t>::max();
+      m.expires_at_ms = r.ttl_seconds > (max_ms - now_ms) / 1000 ? max_ms
+                                                                 : now_ms + r.ttl_seconds * 1000;
     }
     const bool exists = ev->type != EventType::kDeleted;
     overlay_.insert_or_assign(

@@ -182,6 +182,12 @@ int main(int argc, char** argv) {
     }
   }
   fs::remove_all(dir);
+  // mini8s's default cgroup parent; rmdir only succeeds if no container uses it.
+  std::error_code ec;
+  for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+    ::rmdir((h.path().string() + "/mini8s").c_str());
+  }
+  ::rmdir("/sys/fs/cgroup/mini8s");
   if (failed || t_runc.empty()) return 1;
   double m_runc = Percentile(t_runc, 0.5), m_mini8s = Percentile(t_mini8s, 0.5);
   std::printf("runtime bench: create+start+wait+delete of /bin/true, busybox bundle, runc's "

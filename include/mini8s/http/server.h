@@ -5,8 +5,9 @@
 //
 // Concurrency: each connection runs as a coroutine on its own strand of the given executor, so the
 // server works with one io_context thread or several. Server's own methods are thread-safe.
-// Lifetime: the executor's io_context must outlive the Server; destroying the Server closes the
-// listener and every connection at once (call Shutdown first for a graceful stop).
+// Lifetime: the executor's io_context must outlive the Server and every Responder, StreamWriter
+// and WebSocket handle (they post to its strands); destroying the Server closes the listener and
+// every connection at once (call Shutdown first for a graceful stop).
 #pragma once
 
 #include <chrono>

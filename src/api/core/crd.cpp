@@ -6,13 +6,15 @@
 // additionalProperties are exclusive, and no $ref/definitions. Value-only junctors (allOf, anyOf,
 // oneOf, not) and x-kubernetes-validations are left to validation and not turned into nodes.
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <utility>
 
-#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 
 #include "api/core/kinds.h"
 #include "api/core/registry_impl.h"
+#include "mini8s/common/json.h"
 
 namespace mini8s::api::detail {
 namespace json = boost::json;
@@ -27,10 +29,10 @@ Status Required(const std::string& path, std::string_view why = "") {
   return Status::Invalid(std::move(msg));
 }
 Status InvalidValue(const std::string& path, const json::value& v, std::string_view why) {
-  return Status::Invalid(path + ": Invalid value: " + json::serialize(v) + ": " + std::string(why));
+  return Status::Invalid(path + ": Invalid value: " + SerializeJson(v) + ": " + std::string(why));
 }
 Status Unsupported(const std::string& path, const json::value& v, std::string_view allowed) {
-  return Status::Invalid(path + ": Unsupported value: " + json::serialize(v) +
+  return Status::Invalid(path + ": Unsupported value: " + SerializeJson(v) +
                          ": supported values: " + std::string(allowed));
 }
 Status Forbidden(const std::string& path, std::string_view why) {
@@ -71,7 +73,7 @@ Result<std::optional<int64_t>> CountOr(const json::object& o, std::string_view k
   const json::value* v = Field(o, key);
   if (v == nullptr || v->is_null()) return std::optional<int64_t>();
   std::optional<double> d = NumberOf(*v);
-  if (!d || *d < 0 || *d != static_cast<double>(static_cast<int64_t>(*d))) {
+  if (!d || *d < 0 || *d >= 0x1p63 || *d != std::trunc(*d)) {  // range first: no UB cast
     return InvalidValue(path + "." + std::string(key), *v, "must be a non-negative integer");
   }
   return std::optional<int64_t>(static_cast<int64_t>(*d));
@@ -212,7 +214,7 @@ class SchemaBuilder {
       // Strings are kept as they are; other values as their JSON text ("1", "true").
       for (const json::value& item : e->get_array()) {
         s.enum_values.push_back(item.is_string() ? std::string(item.get_string())
-                                                 : json::serialize(item));
+                                                 : SerializeJson(item));
       }
     }
     MINI8S_ASSIGN_OR_RETURN(s.required, StringList(*o, "required", path));

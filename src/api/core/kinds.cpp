@@ -215,7 +215,8 @@ constexpr Col kEndpointSliceCols[] = {
     kAge,
 };
 constexpr Col kStorageClassCols[] = {
-    kName,
+    // Upstream prints the default class as "standard (default)".
+    {"Name", "string", 0, "storageclass.name", ".metadata.name"},
     {"Provisioner", "string", 0, "storageclass.provisioner", ".provisioner"},
     {"ReclaimPolicy", "string", 0, "storageclass.reclaim_policy", ".reclaimPolicy"},
     {"VolumeBindingMode", "string", 0, "storageclass.volume_binding_mode", ".volumeBindingMode"},
@@ -341,7 +342,7 @@ TableColumn ToColumn(const Col& c) {
   TableColumn col;
   col.name = c.name;
   col.type = c.type;
-  col.format = c.printer == "name" ? "name" : "";
+  col.format = std::string_view(c.json_path) == ".metadata.name" ? "name" : "";
   col.priority = c.priority;
   col.printer = c.printer;
   col.json_path = c.json_path;

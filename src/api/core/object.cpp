@@ -1,6 +1,7 @@
 #include "mini8s/api/object.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <boost/json/array.hpp>
 #include <boost/json/string.hpp>
@@ -42,7 +43,8 @@ std::optional<int64_t> IntOf(const json::value& v) {
   }
   if (const double* d = v.if_double()) {
     // Integral doubles (1e3) are integers on the wire for Kubernetes.
-    if (*d == static_cast<double>(static_cast<int64_t>(*d))) return static_cast<int64_t>(*d);
+    // Range-checked first: converting an out-of-range double (1e300) to int64 is undefined.
+    if (*d >= -0x1p63 && *d < 0x1p63 && *d == std::trunc(*d)) return static_cast<int64_t>(*d);
   }
   return std::nullopt;
 }

@@ -1,16 +1,20 @@
 // RFC 6902 JSON patch, with the error wording of the library the apiserver uses
 // (evanphx/json-patch), so kubectl users see familiar messages.
+#include <algorithm>
 #include <charconv>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "api/patch/json_util.h"
 #include "mini8s/api/patch.h"
+#include "mini8s/common/json.h"
 
 namespace mini8s::api {
 namespace {
@@ -19,6 +23,23 @@ namespace json = boost::json;
 
 constexpr std::string_view kMissing = ": missing value";
 constexpr std::string_view kBadIndex = ": invalid index referenced";
+
+// `copy` can double the document with every operation (copy "" to "/a", 10000 times), so the
+// bytes copied by one patch are capped, as upstream's AccumulatedCopySizeLimit does.
+constexpr std::size_t kMaxAccumulatedCopyBytes = 64u << 20;
+
+using detail::Measure;
+
+// Keeps the patched document within the nesting every decoder and recursive walker downstream
+// accepts: a value placed under `tokens` must not push the document past kMaxJsonDepth.
+Status CheckDepth(std::size_t tokens, const json::value& v, std::string_view op_name) {
+  if (tokens + Measure(v).depth > kMaxJsonDepth) {
+    return Status::Invalid(std::string(op_name) +
+                           " operation does not apply: the result would nest deeper than " +
+                           std::to_string(kMaxJsonDepth) + " levels");
+  }
+  return Status::OK();
+}
 
 struct Pointer {
   std::string text;
@@ -206,6 +227,7 @@ class Applier {
   Status Add(const json::object& op) {
     MINI8S_ASSIGN_OR_RETURN(Pointer path, Member(op, "add", "path"));
     MINI8S_ASSIGN_OR_RETURN(json::value v, Value(op, "add"));
+    MINI8S_RETURN_IF_ERROR(CheckDepth(path.tokens.size(), v, "add"));
     if (path.valid && path.tokens.empty()) {  // RFC 6902 §4.1: the whole document
       doc_ = std::move(v);
       return Status::OK();
@@ -233,6 +255,7 @@ class Applier {
   Status Replace(const json::object& op) {
     MINI8S_ASSIGN_OR_RETURN(Pointer path, Member(op, "replace", "path"));
     MINI8S_ASSIGN_OR_RETURN(json::value v, Value(op, "replace"));
+    MINI8S_RETURN_IF_ERROR(CheckDepth(path.tokens.size(), v, "replace"));
     if (path.valid && path.tokens.empty()) {
       doc_ = std::move(v);
       return Status::OK();
@@ -249,9 +272,9 @@ class Applier {
     return Status::OK();
   }
 
-  // Reads the value at `from` (copied), reporting errors in upstream's words for `op_name`.
-  Result<json::value> Read(const Pointer& from, std::string_view op_name) {
-    if (from.valid && from.tokens.empty()) return doc_;
+  // Finds the value at `from`, reporting errors in upstream's words for `op_name`.
+  Result<json::value*> Locate(const Pointer& from, std::string_view op_name) {
+    if (from.valid && from.tokens.empty()) return &doc_;
     json::value* parent = FindParent(doc_, from);
     if (parent == nullptr) {
       return Missing(std::string(op_name) + " operation does not apply: doc is missing from path: ",
@@ -267,10 +290,11 @@ class Applier {
       return Missing(std::string(op_name) + " operation does not apply: doc is missing from path: ",
                      from.text, false);
     }
-    return **v;
+    return *v;
   }
 
   Status Put(const Pointer& path, json::value v, std::string_view op_name) {
+    MINI8S_RETURN_IF_ERROR(CheckDepth(path.tokens.size(), v, op_name));
     if (path.valid && path.tokens.empty()) {
       doc_ = std::move(v);
       return Status::OK();
@@ -299,14 +323,16 @@ class Applier {
                              " is a prefix of path " + path.text);
     }
     if (from.valid && from.tokens == path.tokens && path.valid) {
-      MINI8S_ASSIGN_OR_RETURN(json::value unused, Read(from, "move"));
+      MINI8S_ASSIGN_OR_RETURN(json::value * unused, Locate(from, "move"));
       (void)unused;
       return Status::OK();
     }
-    MINI8S_ASSIGN_OR_RETURN(json::value v, Read(from, "move"));
+    MINI8S_ASSIGN_OR_RETURN(json::value * src, Locate(from, "move"));
     if (from.tokens.empty()) {
       return Status::Invalid("move operation does not apply: cannot move the whole document");
     }
+    // Moved out rather than copied: moving a large subtree 10000 times must stay linear.
+    json::value v = std::move(*src);
     json::value* parent = FindParent(doc_, from);
     Status removed = RemoveFrom(*parent, from.tokens.back());
     if (!removed.ok()) {
@@ -318,7 +344,13 @@ class Applier {
   Status Copy(const json::object& op) {
     MINI8S_ASSIGN_OR_RETURN(Pointer from, Member(op, "copy", "from"));
     MINI8S_ASSIGN_OR_RETURN(Pointer path, Member(op, "copy", "path"));
-    MINI8S_ASSIGN_OR_RETURN(json::value v, Read(from, "copy"));
+    MINI8S_ASSIGN_OR_RETURN(const json::value* src, Locate(from, "copy"));
+    copied_bytes_ += Measure(*src).bytes;
+    if (copied_bytes_ > kMaxAccumulatedCopyBytes) {
+      return Status::Invalid("copy operation does not apply: copied values exceed the limit of " +
+                             std::to_string(kMaxAccumulatedCopyBytes) + " bytes");
+    }
+    json::value v = *src;
     return Put(path, std::move(v), "copy");
   }
 
@@ -339,6 +371,7 @@ class Applier {
   }
 
   json::value doc_;
+  std::size_t copied_bytes_ = 0;
 };
 
 // How Go's encoding/json names a JSON value in its unmarshal errors.

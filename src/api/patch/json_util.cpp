@@ -1,13 +1,16 @@
 #include "api/patch/json_util.h"
 
-#include <boost/json/serialize.hpp>
+#include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "mini8s/api/patch.h"
+#include "mini8s/common/json.h"
 
 namespace mini8s::api {
 namespace detail {
 
-std::string ToJson(const boost::json::value& v) { return boost::json::serialize(v); }
+std::string ToJson(const boost::json::value& v) { return SerializeJson(v); }
 
 std::string_view KindName(const boost::json::value& v) {
   switch (v.kind()) {
@@ -27,6 +30,39 @@ std::string_view KindName(const boost::json::value& v) {
       return "null";
   }
   return "unknown";
+}
+
+Extent Measure(const boost::json::value& root) {
+  Extent e;
+  std::vector<std::pair<const boost::json::value*, std::size_t>> stack = {{&root, 0}};
+  while (!stack.empty()) {
+    auto [v, d] = stack.back();
+    stack.pop_back();
+    e.bytes += 8;
+    if (v->is_string()) {
+      e.bytes += v->get_string().size();
+    } else if (v->is_array()) {
+      e.depth = std::max(e.depth, d + 1);
+      for (const boost::json::value& c : v->get_array()) stack.emplace_back(&c, d + 1);
+    } else if (v->is_object()) {
+      e.depth = std::max(e.depth, d + 1);
+      for (const auto& kv : v->get_object()) {
+        e.bytes += kv.key().size();
+        stack.emplace_back(&kv.value(), d + 1);
+      }
+    }
+  }
+  return e;
+}
+
+Status CheckStrategicDepth(std::initializer_list<const boost::json::value*> docs) {
+  for (const boost::json::value* d : docs) {
+    if (Measure(*d).depth > kMaxStrategicDepth) {
+      return Status::BadRequest("document nested more than " +
+                                std::to_string(kMaxStrategicDepth) + " levels deep");
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace detail

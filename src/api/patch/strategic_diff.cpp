@@ -415,6 +415,7 @@ Result<boost::json::value> CreateTwoWayMergePatch(const boost::json::value& orig
   if (!original.is_object() || !modified.is_object()) {
     return Status::BadRequest("invalid JSON document");
   }
+  MINI8S_RETURN_IF_ERROR(detail::CheckStrategicDepth({&original, &modified}));
   smp::DiffOptions opts;
   opts.set_element_order = true;
   MINI8S_ASSIGN_OR_RETURN(
@@ -438,6 +439,7 @@ Result<boost::json::value> CreateThreeWayMergePatch(const boost::json::value& or
   MINI8S_ASSIGN_OR_RETURN(const boost::json::object* o, as_object(original));
   MINI8S_ASSIGN_OR_RETURN(const boost::json::object* m, as_object(modified));
   MINI8S_ASSIGN_OR_RETURN(const boost::json::object* c, as_object(current));
+  MINI8S_RETURN_IF_ERROR(detail::CheckStrategicDepth({&original, &modified, &current}));
 
   // The patch is the difference from current to modified without deletions, plus the deletions
   // from original to modified; merging the first into the second keeps both's directives.

@@ -1,6 +1,7 @@
 // Strategic merge patch, apply side: a C++ rendering of the semantics of apimachinery's
 // strategicpatch mergeMap/mergeSlice (see docs/design/patch.md for where mini8s deviates).
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,12 +10,12 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include "api/patch/json_util.h"
 #include "api/patch/smp_internal.h"
 #include "mini8s/api/patch.h"
+#include "mini8s/common/json.h"
 
 namespace mini8s::api {
 namespace smp {
@@ -586,11 +587,12 @@ std::string PrintedScalar(const json::value& v) {
   if (v.is_null()) return "<nil>";
   if (v.is_double()) {
     double d = v.get_double();
-    if (d == static_cast<double>(static_cast<long long>(d)) && d < 1e21 && d > -1e21) {
+    // Range first: casting a double outside long long's range is undefined.
+    if (d < 1e21 && d > -1e21 && d == std::trunc(d) && d < 0x1p63 && d >= -0x1p63) {
       return std::to_string(static_cast<long long>(d));
     }
   }
-  return boost::json::serialize(v);
+  return SerializeJson(v);
 }
 
 void SortScalars(json::array& a) {
@@ -682,6 +684,7 @@ Result<boost::json::value> StrategicMergePatch(const boost::json::value& origina
                                                const Schema* schema) {
   if (!original.is_object()) return Status::BadRequest("invalid JSON document");
   if (!patch.is_object()) return Status::BadRequest("invalid JSON document");
+  MINI8S_RETURN_IF_ERROR(detail::CheckStrategicDepth({&original, &patch}));
   smp::MergeOptions options;  // server side: merge parallel lists, ignore unmatched nulls
   MINI8S_ASSIGN_OR_RETURN(
       boost::json::object merged,

@@ -5,11 +5,11 @@
 #include <set>
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include "api/validation/json_util.h"
 #include "api/validation/kinds.h"
 #include "mini8s/api/quantity.h"
+#include "mini8s/common/json.h"
 
 namespace mini8s::api::vdetail {
 
@@ -18,20 +18,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr int64_t kMaxSecretSize = 1024 * 1024;
-
-bool Contains(const std::vector<std::string>& v, std::string_view s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-void CheckEnum(ErrorList& errs, const JsonV* v, const FieldPath& path,
-               const std::vector<std::string>& supported, bool required = true) {
-  std::string_view s = Str(v);
-  if (s.empty()) {
-    if (required) errs.push_back(Required(path));
-    return;
-  }
-  if (!Contains(supported, s)) errs.push_back(NotSupported(path, BadValue::Str(s), supported));
-}
 
 std::string GoServicePortKey(std::string_view protocol, int64_t port) {
   return "core.ServicePort{Name:\"\", Protocol:" + GoQuote(protocol) +
@@ -512,7 +498,7 @@ ErrorList ValidatePVC(const JsonV& obj, const JsonV* old, const ValidationContex
     }
     auto parse = [](const JsonV* v) -> std::optional<Quantity> {
       if (v == nullptr) return Quantity();
-      std::string text = v->is_string() ? std::string(v->get_string()) : json::serialize(*v);
+      std::string text = v->is_string() ? std::string(v->get_string()) : SerializeJson(*v);
       auto q = Quantity::Parse(text);
       if (!q) return std::nullopt;
       return *q;
@@ -543,7 +529,7 @@ ErrorList ValidatePVC(const JsonV& obj, const JsonV* old, const ValidationContex
     errs.push_back(Required(storage_path));
   } else {
     std::string text =
-        storage->is_string() ? std::string(storage->get_string()) : json::serialize(*storage);
+        storage->is_string() ? std::string(storage->get_string()) : SerializeJson(*storage);
     if (auto q = Quantity::Parse(text); q && q->Sign() <= 0) {
       errs.push_back(
           Invalid(storage_path, BadValue::Str(q->String()), "must be greater than zero"));
@@ -587,7 +573,7 @@ ErrorList ValidateReplicationController(const JsonV& obj, const JsonV*, const Va
   if (const json::object* sel = Obj(selector)) {
     for (const auto& kv : *sel) {
       const JsonV* lv = Get(labels, kv.key());
-      if (lv == nullptr || *lv != kv.value()) {
+      if (lv == nullptr || !Equal(*lv, kv.value())) {
         errs.push_back(Invalid(tp.Child("metadata", "labels"),
                                BadValue::Rendered(GoMapStringString(labels)),
                                "`selector` does not match template `labels`"));

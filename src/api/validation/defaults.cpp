@@ -5,6 +5,7 @@
 #include <string>
 
 #include "api/validation/json_util.h"
+#include "api/validation/kinds.h"
 
 namespace mini8s::api {
 
@@ -71,38 +72,8 @@ void DefaultContainer(json::object& c) {
 void DefaultPVCSpec(json::object& spec) { SetDefaultString(spec, "volumeMode", "Filesystem"); }
 
 void DefaultVolume(json::object& v) {
-  static constexpr std::string_view kSources[] = {"hostPath",
-                                                  "emptyDir",
-                                                  "gcePersistentDisk",
-                                                  "awsElasticBlockStore",
-                                                  "gitRepo",
-                                                  "secret",
-                                                  "nfs",
-                                                  "iscsi",
-                                                  "glusterfs",
-                                                  "persistentVolumeClaim",
-                                                  "rbd",
-                                                  "flexVolume",
-                                                  "cinder",
-                                                  "cephfs",
-                                                  "flocker",
-                                                  "downwardAPI",
-                                                  "fc",
-                                                  "azureFile",
-                                                  "configMap",
-                                                  "vsphereVolume",
-                                                  "quobyte",
-                                                  "azureDisk",
-                                                  "photonPersistentDisk",
-                                                  "projected",
-                                                  "portworxVolume",
-                                                  "scaleIO",
-                                                  "storageos",
-                                                  "csi",
-                                                  "ephemeral",
-                                                  "image"};
   bool any = false;
-  for (auto s : kSources) {
+  for (std::string_view s : vdetail::VolumeSourceFields()) {
     const json::value* x = v.if_contains(s);
     any = any || (x != nullptr && !x->is_null());
   }

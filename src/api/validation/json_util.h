@@ -3,10 +3,13 @@
 // type errors separately).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -42,7 +45,8 @@ inline std::optional<int64_t> Int(const boost::json::value* v) {
   if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
   if (v->is_double()) {
     double d = v->get_double();
-    if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
+    // Range-checked first: converting an out-of-range double (1e300) to int64 is undefined.
+    if (d >= -0x1p63 && d < 0x1p63 && d == std::trunc(d)) return static_cast<int64_t>(d);
   }
   return std::nullopt;
 }
@@ -61,6 +65,33 @@ inline size_t Len(const boost::json::value* v) {
   if (v->is_object()) return v->get_object().size();
   if (v->is_string()) return v->get_string().size();
   return 0;
+}
+
+// Boost.JSON's `==` as of 1.81, without its cost: object::equal copies every member it visits,
+// which makes comparing a hostile deeply nested value quadratic (8 s at 10000 levels). Scalars
+// compare as Boost compares them (1 == 1u, 1 != 1.0). Iterative, so depth cannot exhaust the stack.
+inline bool Equal(const boost::json::value& a, const boost::json::value& b) {
+  std::vector<std::pair<const boost::json::value*, const boost::json::value*>> todo = {{&a, &b}};
+  while (!todo.empty()) {
+    auto [x, y] = todo.back();
+    todo.pop_back();
+    if (x->is_object()) {
+      if (!y->is_object() || x->get_object().size() != y->get_object().size()) return false;
+      for (const auto& kv : x->get_object()) {  // by reference: no copy
+        const boost::json::value* other = y->get_object().if_contains(kv.key());
+        if (other == nullptr) return false;
+        todo.emplace_back(&kv.value(), other);
+      }
+    } else if (x->is_array()) {
+      if (!y->is_array() || x->get_array().size() != y->get_array().size()) return false;
+      for (std::size_t i = 0; i < x->get_array().size(); ++i) {
+        todo.emplace_back(&x->get_array()[i], &y->get_array()[i]);
+      }
+    } else if (y->is_structured() || *x != *y) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // Mutable helpers for defaulting.

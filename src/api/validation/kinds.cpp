@@ -1,6 +1,7 @@
 // The per-kind rule table and the ValidateCreate/ValidateUpdate entry points.
 #include "api/validation/kinds.h"
 
+#include <algorithm>
 #include <array>
 
 #include "api/validation/json_util.h"
@@ -8,6 +9,54 @@
 namespace mini8s::api {
 
 namespace vdetail {
+
+bool Contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+void CheckEnum(ErrorList& errs, const JsonV* v, const FieldPath& path,
+               const std::vector<std::string>& supported, bool required) {
+  std::string_view s = Str(v);
+  if (s.empty()) {
+    if (required) errs.push_back(Required(path));
+    return;
+  }
+  if (!Contains(supported, s)) errs.push_back(NotSupported(path, BadValue::Str(s), supported));
+}
+
+std::span<const std::string_view> VolumeSourceFields() {
+  static constexpr std::string_view kFields[] = {"hostPath",
+                                                 "emptyDir",
+                                                 "gcePersistentDisk",
+                                                 "awsElasticBlockStore",
+                                                 "gitRepo",
+                                                 "secret",
+                                                 "nfs",
+                                                 "iscsi",
+                                                 "glusterfs",
+                                                 "persistentVolumeClaim",
+                                                 "rbd",
+                                                 "flexVolume",
+                                                 "cinder",
+                                                 "cephfs",
+                                                 "flocker",
+                                                 "downwardAPI",
+                                                 "fc",
+                                                 "azureFile",
+                                                 "configMap",
+                                                 "vsphereVolume",
+                                                 "quobyte",
+                                                 "azureDisk",
+                                                 "photonPersistentDisk",
+                                                 "projected",
+                                                 "portworxVolume",
+                                                 "scaleIO",
+                                                 "storageos",
+                                                 "csi",
+                                                 "ephemeral",
+                                                 "image"};
+  return kFields;
+}
 
 const KindRules* FindKindRules(std::string_view group, std::string_view kind) {
   static const std::array<KindRules, 27> kTable = {{

@@ -1,6 +1,7 @@
 // Private: the per-kind validation hooks and the helpers they share.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,13 @@ ErrorList ValidatePositiveIntOrPercent(const JsonV* v, const FieldPath& path);
 int64_t IntOrPercentValue(const JsonV* v, bool round_up);
 // Cron schedule parsing with robfig/cron's standard-parser messages; "" when valid.
 std::string ParseCronSchedule(std::string_view schedule);
+// Whether `v` holds `s`.
+bool Contains(const std::vector<std::string>& v, std::string_view s);
+// An enum field: Required when empty, NotSupported when unknown.
+void CheckEnum(ErrorList& errs, const JsonV* v, const FieldPath& path,
+               const std::vector<std::string>& supported, bool required = true);
+// The member names of core/v1 VolumeSource, in upstream's order (validation and defaulting).
+std::span<const std::string_view> VolumeSourceFields();
 
 // Kind hooks.
 ErrorList ValidatePod(const JsonV& obj, const JsonV* old, const ValidationContext& ctx);

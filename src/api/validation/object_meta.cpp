@@ -99,7 +99,7 @@ ErrorList ValidateFinalizers(const json::value* finalizers, const FieldPath& pat
 bool JsonEqual(const json::value* a, const json::value* b) {
   bool an = vdetail::IsNull(a), bn = vdetail::IsNull(b);
   if (an || bn) return an == bn;
-  return *a == *b;
+  return vdetail::Equal(*a, *b);
 }
 
 }  // namespace

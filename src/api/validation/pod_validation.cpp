@@ -3,11 +3,10 @@
 #include <algorithm>
 #include <set>
 
-#include <boost/json/serialize.hpp>
-
 #include "api/validation/json_util.h"
 #include "api/validation/kinds.h"
 #include "mini8s/api/quantity.h"
+#include "mini8s/common/json.h"
 
 namespace mini8s::api::vdetail {
 
@@ -22,52 +21,6 @@ const std::vector<std::string> kDNSPolicies = {"ClusterFirstWithHostNet", "Clust
                                                "None"};
 const std::vector<std::string> kTerminationMessagePolicies = {"File", "FallbackToLogsOnError"};
 const std::vector<std::string> kTaintEffects = {"NoSchedule", "PreferNoSchedule", "NoExecute"};
-
-constexpr std::string_view kVolumeSources[] = {"hostPath",
-                                               "emptyDir",
-                                               "gcePersistentDisk",
-                                               "awsElasticBlockStore",
-                                               "gitRepo",
-                                               "secret",
-                                               "nfs",
-                                               "iscsi",
-                                               "glusterfs",
-                                               "persistentVolumeClaim",
-                                               "rbd",
-                                               "flexVolume",
-                                               "cinder",
-                                               "cephfs",
-                                               "flocker",
-                                               "downwardAPI",
-                                               "fc",
-                                               "azureFile",
-                                               "configMap",
-                                               "vsphereVolume",
-                                               "quobyte",
-                                               "azureDisk",
-                                               "photonPersistentDisk",
-                                               "projected",
-                                               "portworxVolume",
-                                               "scaleIO",
-                                               "storageos",
-                                               "csi",
-                                               "ephemeral",
-                                               "image"};
-
-bool Contains(const std::vector<std::string>& v, std::string_view s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-// An enum field: Required when empty, NotSupported when unknown.
-void CheckEnum(ErrorList& errs, const JsonV* v, const FieldPath& path,
-               const std::vector<std::string>& supported, bool required = true) {
-  std::string_view s = Str(v);
-  if (s.empty()) {
-    if (required) errs.push_back(Required(path));
-    return;
-  }
-  if (!Contains(supported, s)) errs.push_back(NotSupported(path, BadValue::Str(s), supported));
-}
 
 bool IsStandardContainerResource(std::string_view name) {
   return name == "cpu" || name == "memory" || name == "ephemeral-storage" ||
@@ -101,7 +54,7 @@ ErrorList ValidateContainerResourceName(std::string_view name, const FieldPath& 
 }
 
 std::optional<Quantity> ParseQ(const JsonV& v) {
-  std::string text = v.is_string() ? std::string(v.get_string()) : json::serialize(v);
+  std::string text = v.is_string() ? std::string(v.get_string()) : SerializeJson(v);
   auto q = Quantity::Parse(text);
   if (!q) return std::nullopt;  // reported by the schema pass as a decode error
   return *q;
@@ -546,7 +499,7 @@ ErrorList ValidateVolumes(const JsonV* vols, const FieldPath& path, std::set<std
     const JsonV& v = (*arr)[i];
     FieldPath vp = path.Index(i);
     int n = 0;
-    for (std::string_view src : kVolumeSources) {
+    for (std::string_view src : VolumeSourceFields()) {
       const JsonV* s = Get(&v, src);
       if (IsNull(s)) continue;
       if (n++ > 0) {

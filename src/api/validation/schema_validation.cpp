@@ -3,14 +3,15 @@
 // resources it applies the OpenAPI v3 constraints with the messages the apiextensions server
 // gives.
 #include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <regex>
 #include <set>
-
-#include <boost/json/serialize.hpp>
 
 #include "api/validation/json_util.h"
 #include "mini8s/api/quantity.h"
 #include "mini8s/api/validation.h"
+#include "mini8s/common/json.h"
 
 namespace mini8s::api {
 
@@ -51,7 +52,7 @@ std::string OpenApiKind(const json::value& v) {
       return "null";
     case json::kind::double_: {
       double d = v.get_double();
-      return d == static_cast<double>(static_cast<int64_t>(d)) ? "integer" : "number";
+      return d >= -0x1p63 && d < 0x1p63 && d == std::trunc(d) ? "integer" : "number";
     }
     default:
       return "integer";
@@ -116,11 +117,19 @@ std::string StructName(const Schema& s) {
   return p == std::string::npos ? s.definition : s.definition.substr(p + 1);
 }
 
+// Deepest schema-driven recursion into an object (see Walker::Walk). Built-in objects nest a few
+// dozen levels and CRD schemas at most 64 (crd.cpp), about two walk levels each.
+constexpr int kMaxWalkDepth = 1000;
+
+// Longest string matched against a CRD `pattern` (see Walker::MatchesPattern). At roughly 1 KB
+// of stack per character for nested groups, this stays far below any thread's stack.
+constexpr size_t kMaxPatternSubject = 2048;
+
 bool IsIntegral(const json::value& v) {
   if (v.is_int64() || v.is_uint64()) return true;
   if (v.is_double()) {
     double d = v.get_double();
-    return d == static_cast<double>(static_cast<int64_t>(d));
+    return d >= -0x1p63 && d < 0x1p63 && d == std::trunc(d);  // no UB cast of 1e300
   }
   return false;
 }
@@ -167,18 +176,34 @@ class Walker {
   void Walk(const Schema* s, const json::value& v, const FieldPath& path,
             const std::string& go_path, const std::string& go_struct, bool root) {
     if (s == nullptr) return;
+    // Recursive schemas (a CRD's JSONSchemaProps) let the data drive the recursion as deep as
+    // the JSON parser allows, which overflows the stack; real objects are far shallower.
+    if (depth_ >= kMaxWalkDepth) {
+      if (!too_deep_) {
+        too_deep_ = true;
+        std::string msg = "nested more than " + std::to_string(kMaxWalkDepth) + " levels deep";
+        if (options_.custom_resource) {
+          out_.errors.push_back(Forbidden(path, msg));
+        } else {
+          out_.decode_errors.push_back("json: object " + msg);
+        }
+      }
+      return;
+    }
+    ++depth_;
     if (options_.custom_resource) {
       WalkCustom(*s, v, path, root);
     } else {
       WalkBuiltin(*s, v, path, go_path, go_struct, root);
     }
+    --depth_;
   }
 
  private:
   void DecodeError(const json::value& v, const Schema& s, const std::string& go_path,
                    const std::string& go_struct, bool with_number = false) {
     std::string kind = GoJsonKind(v);
-    if (with_number) kind += " " + json::serialize(v);
+    if (with_number) kind += " " + SerializeJson(v);
     std::string where =
         go_struct.empty() ? "Go value" : "Go struct field " + go_struct + "." + go_path;
     out_.decode_errors.push_back("json: cannot unmarshal " + kind + " into " + where + " of type " +
@@ -249,12 +274,12 @@ class Walker {
         if (v.is_number() && IsIntegral(v)) {
           auto i = vdetail::Int(&v);
           if (i && *i >= INT32_MIN && *i <= INT32_MAX) return;
-          out_.decode_errors.push_back("json: cannot unmarshal number " + json::serialize(v) +
+          out_.decode_errors.push_back("json: cannot unmarshal number " + SerializeJson(v) +
                                        " into Go value of type int32");
           return;
         }
         out_.decode_errors.push_back("json: cannot unmarshal " + GoJsonKind(v) +
-                                     (v.is_number() ? " " + json::serialize(v) : "") +
+                                     (v.is_number() ? " " + SerializeJson(v) : "") +
                                      " into Go value of type int32");
         return;
       case Type::kQuantity: {
@@ -266,7 +291,7 @@ class Walker {
           size_t e = text.find_last_not_of(" \t\r\n");
           text = b == std::string::npos ? "" : text.substr(b, e - b + 1);
         } else if (v.is_number()) {
-          text = json::serialize(v);
+          text = SerializeJson(v);
         } else {
           out_.decode_errors.push_back(Quantity::FormatWrongMessage());
           return;
@@ -328,7 +353,7 @@ class Walker {
     }
     // Value constraints.
     if (!s.enum_values.empty()) {
-      std::string text = v.is_string() ? std::string(v.get_string()) : json::serialize(v);
+      std::string text = v.is_string() ? std::string(v.get_string()) : SerializeJson(v);
       if (std::find(s.enum_values.begin(), s.enum_values.end(), text) == s.enum_values.end()) {
         out_.errors.push_back(NotSupported(path, BadValue::FromJson(v), s.enum_values));
       }
@@ -436,7 +461,7 @@ class Walker {
         for (const auto& k : s.list_map_keys) {
           if (const json::value* kv = arr[i].get_object().if_contains(k)) key[k] = *kv;
         }
-        std::string ser = json::serialize(key);
+        std::string ser = SerializeJson(key);
         if (!seen.insert(ser).second) {
           out_.errors.push_back(Duplicate(path.Index(i), BadValue::FromJson(key)));
         }
@@ -444,7 +469,7 @@ class Walker {
     } else if (s.list_type == "set") {
       std::set<std::string> seen;
       for (size_t i = 0; i < arr.size(); ++i) {
-        if (!seen.insert(json::serialize(arr[i])).second) {
+        if (!seen.insert(SerializeJson(arr[i])).second) {
           out_.errors.push_back(Duplicate(path.Index(i), BadValue::FromJson(arr[i])));
         }
       }
@@ -456,9 +481,16 @@ class Walker {
 
   const SchemaValidationOptions& options_;
   SchemaValidationResult& out_;
+  int depth_ = 0;
+  bool too_deep_ = false;
 };
 
 bool Walker::MatchesPattern(const std::string& pattern, std::string_view s) {
+  // libstdc++'s std::regex matches by recursion, one or more frames per subject character: a
+  // 100 KB string against "^[a-z]+$" overflows an 8 MB stack and kills the server. Upstream's
+  // RE2 has no such limit, but we cannot match longer strings safely, so they fail the pattern
+  // (closed, not open: patterns often guard what users may set).
+  if (s.size() > kMaxPatternSubject) return false;
   // OpenAPI patterns are ECMA 262 regular expressions, unanchored.
   try {
     std::regex re(pattern, std::regex::ECMAScript);
@@ -483,15 +515,34 @@ bool Walker::MatchesFormat(const std::string& format, std::string_view s) {
            digits(8, 2);
   };
   if (format == "date") return s.size() == 10 && is_date();
+  // Matched by hand, not with std::regex: its recursion per character lets a long fraction
+  // ("...:00." + 100000 digits) overflow the stack.
   if (format == "date-time") {
-    static const std::regex re(
-        R"(^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$)");
-    return std::regex_match(s.begin(), s.end(), re);
+    // \d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})
+    if (!is_date() || s.size() < 19 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        !digits(11, 2) || s[13] != ':' || !digits(14, 2) || s[16] != ':' || !digits(17, 2)) {
+      return false;
+    }
+    size_t pos = 19;
+    if (pos < s.size() && s[pos] == '.') {
+      size_t start = ++pos;
+      while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
+      if (pos == start) return false;
+    }
+    if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) return pos + 1 == s.size();
+    return pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') && digits(pos + 1, 2) &&
+           s[pos + 3] == ':' && digits(pos + 4, 2);
   }
   if (format == "uuid") {
-    static const std::regex re(
-        "^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$");
-    return std::regex_match(s.begin(), s.end(), re);
+    // [0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}
+    size_t pos = 0;
+    for (size_t group : {8, 4, 4, 4, 12}) {
+      if (group != 8 && pos < s.size() && s[pos] == '-') ++pos;
+      for (size_t i = 0; i < group; ++i, ++pos) {
+        if (pos >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[pos]))) return false;
+      }
+    }
+    return pos == s.size();
   }
   if (format == "ipv4" || format == "ipv6") {
     if (!IsValidIP(s).empty()) return false;
@@ -504,10 +555,11 @@ bool Walker::MatchesFormat(const std::string& format, std::string_view s) {
   return true;
 }
 
-void Prune(const Schema* s, json::value& v, bool root) {
-  if (s == nullptr || s->type == Type::kAny) return;
+void Prune(const Schema* s, json::value& v, bool root, int depth = 0) {
+  // Bounded as Walker::Walk is; validation has already refused anything deeper.
+  if (s == nullptr || s->type == Type::kAny || depth >= kMaxWalkDepth) return;
   if (v.is_array() && s->items != nullptr) {
-    for (auto& e : v.get_array()) Prune(s->items, e, false);
+    for (auto& e : v.get_array()) Prune(s->items, e, false, depth + 1);
     return;
   }
   if (!v.is_object()) return;
@@ -521,7 +573,7 @@ void Prune(const Schema* s, json::value& v, bool root) {
     if (keep_meta) {
       ++it;
     } else if (child != nullptr) {
-      Prune(child, it->value(), false);
+      Prune(child, it->value(), false, depth + 1);
       ++it;
     } else if (s->preserve_unknown_fields) {
       ++it;

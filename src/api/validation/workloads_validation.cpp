@@ -22,7 +22,7 @@ bool SelectorMatches(const JsonV* selector, const JsonV* labels) {
   if (const json::object* ml = Obj(Get(selector, "matchLabels"))) {
     for (const auto& kv : *ml) {
       const JsonV* v = Get(labels, kv.key());
-      if (v == nullptr || *v != kv.value()) return false;
+      if (v == nullptr || !Equal(*v, kv.value())) return false;
     }
   }
   if (const json::array* exprs = Arr(Get(selector, "matchExpressions"))) {

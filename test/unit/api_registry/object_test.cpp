@@ -160,3 +160,25 @@ TEST_CASE("Object: setters create what they need and clean up after removals",
 
 }  // namespace
 }  // namespace mini8s::api
+
+namespace mini8s::api {
+namespace {
+
+// Converting an out-of-range double to int64 is undefined behaviour; UBSan builds catch the old
+// unchecked cast here, and every build checks the answers.
+TEST_CASE("Object: integer accessors reject doubles outside the int64 range",
+          "[api_registry][unit]") {
+  auto obj = boost::json::parse(
+                 R"({"metadata":{"generation":1e300},"spec":{"a":-1e300,"b":9223372036854775808.0,)"
+                 R"("c":1e3,"d":-9223372036854775808.0,"e":1.5}})")
+                 .as_object();
+  CHECK(Generation(obj) == 0);
+  CHECK_FALSE(GetInt(obj, "spec.a").has_value());
+  CHECK_FALSE(GetInt(obj, "spec.b").has_value());
+  CHECK(GetInt(obj, "spec.c") == 1000);
+  CHECK(GetInt(obj, "spec.d") == INT64_MIN);
+  CHECK_FALSE(GetInt(obj, "spec.e").has_value());
+}
+
+}  // namespace
+}  // namespace mini8s::api

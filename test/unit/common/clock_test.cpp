@@ -40,3 +40,20 @@ TEST_CASE("FakeClock: moves only when advanced", "[common][unit]") {
 
 }  // namespace
 }  // namespace mini8s
+
+namespace mini8s {
+namespace {
+
+TEST_CASE("Clock: RFC 3339 times beyond the nanosecond range are refused, not wrapped",
+          "[common][unit]") {
+  // Year 9999 is a valid RFC 3339 time, but int64 nanoseconds end in 2262: converting it used to
+  // overflow into a time in the past.
+  CHECK_FALSE(ParseRfc3339("9999-12-31T23:59:59Z").has_value());
+  CHECK_FALSE(ParseRfc3339("1000-01-01T00:00:00Z").has_value());
+  auto near_end = ParseRfc3339("2262-01-01T00:00:00Z");
+  REQUIRE(near_end.has_value());
+  CHECK(FormatRfc3339(*near_end) == "2262-01-01T00:00:00Z");
+}
+
+}  // namespace
+}  // namespace mini8s

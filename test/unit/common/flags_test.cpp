@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -313,6 +314,22 @@ TEST_CASE("Flags: Go durations parse and print like time.Duration", "[common][un
   CHECK(FormatGoDuration(0s) == "0s");
   CHECK(FormatGoDuration(-2min) == "-2m0s");
   CHECK(FormatGoDuration(nanoseconds(1500)) == "1.5\xc2\xb5s");
+}
+
+}  // namespace
+}  // namespace mini8s
+
+namespace mini8s {
+namespace {
+
+TEST_CASE("Flags: Go durations are exact up to the int64 maximum", "[common][unit]") {
+  auto max = ParseGoDuration("2562047h47m16.854775807s");
+  REQUIRE(max.has_value());
+  CHECK(max->count() == std::numeric_limits<int64_t>::max());
+  auto big = ParseGoDuration("1000000h1ns");  // beyond double's 53-bit mantissa
+  REQUIRE(big.has_value());
+  CHECK(big->count() == 3600000000000000001LL);
+  CHECK_FALSE(ParseGoDuration("2562048h").has_value());
 }
 
 }  // namespace

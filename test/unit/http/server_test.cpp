@@ -286,6 +286,10 @@ TEST_CASE("Server: a connection that sends nothing is dropped after the read tim
   RawConnection partial(st.port(), 10s);
   REQUIRE(partial.SendAll("GET / HTTP/1.1\r\nHost: x\r\n"));
   CHECK(partial.WaitClosed());
+  // And a body that stops arriving (a half-open or stalled client).
+  RawConnection stalled(st.port(), 10s);
+  REQUIRE(stalled.SendAll("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789"));
+  CHECK(stalled.WaitClosed());
 }
 
 TEST_CASE("Server: a plain-HTTP request on the TLS port is closed and others are unaffected",

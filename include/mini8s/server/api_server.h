@@ -1,0 +1,63 @@
+// ApiServer: the Kubernetes API over the store (DESIGN §2-3): routing with the Kubernetes URL
+// layout, /version, discovery (legacy and aggregated), health endpoints, authentication and
+// authorization, and generic REST (get, list, watch, create, update, patch, delete,
+// deletecollection, status and scale subresources) for every kind of the registry.
+//
+// Handle() is the http::Handler. Requests are processed on the ApiServer's own worker pool (store
+// writes block until durable), never on the connection's strand. Watches are driven by store
+// notifications posted to a per-watch strand of that pool. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "mini8s/api/registry.h"
+#include "mini8s/common/clock.h"
+#include "mini8s/common/result.h"
+#include "mini8s/http/server.h"
+#include "mini8s/server/auth.h"
+#include "mini8s/store/store.h"
+
+namespace mini8s::server {
+
+struct ApiServerOptions {
+  std::shared_ptr<api::Registry> registry;          // required
+  store::Store* store = nullptr;                    // required; outlives the ApiServer
+  std::shared_ptr<const Authenticator> authenticator;  // required
+  std::shared_ptr<const Authorizer> authorizer;        // default: MastersAuthorizer
+  const Clock* clock = &RealClock::Instance();
+  std::string git_version = "v1.32.4-mini8s";
+  int worker_threads = 4;
+  // How often a watch with allowWatchBookmarks=true gets a BOOKMARK event.
+  std::chrono::milliseconds bookmark_interval{std::chrono::seconds(60)};
+  // Upper bound on a watch's life when the client gives no timeoutSeconds.
+  std::chrono::seconds max_watch_timeout{std::chrono::minutes(30)};
+};
+
+class ApiServer {
+ public:
+  // kInvalid for missing options.
+  static Result<std::unique_ptr<ApiServer>> Create(ApiServerOptions options);
+  ~ApiServer();  // Stop()
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  // Creates the namespaces default, kube-system, kube-public and kube-node-lease if absent.
+  Status EnsureDefaultNamespaces();
+
+  // The http::Handler entry point.
+  void Handle(http::HttpRequest request, http::Responder responder);
+  http::Handler handler();
+
+  // Ends every watch and waits for requests in flight. Idempotent.
+  void Stop();
+
+  struct Impl;
+
+ private:
+  explicit ApiServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mini8s::server

@@ -1,0 +1,140 @@
+// x509 and static-token authentication; the system:masters authorizer.
+#include "mini8s/server/auth.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "mini8s/http/tls_material.h"
+
+namespace mini8s::server {
+namespace {
+
+constexpr char kAuthenticated[] = "system:authenticated";
+
+// Splits one CSV line with double-quoted fields ("a,b" stays one field).
+std::vector<std::string> SplitCsv(const std::string& line) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (c == '"') {
+      if (quoted && i + 1 < line.size() && line[i + 1] == '"') {
+        cur += '"';
+        ++i;
+      } else {
+        quoted = !quoted;
+      }
+    } else if (c == ',' && !quoted) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  size_t b = 0;
+  while (b < s.size() && s[b] == ' ') ++b;
+  return s.substr(b);
+}
+
+void AddAuthenticated(UserInfo& u) {
+  if (std::find(u.groups.begin(), u.groups.end(), kAuthenticated) == u.groups.end()) {
+    u.groups.push_back(kAuthenticated);
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Authenticator>> Authenticator::Create(const std::string& token_auth_file) {
+  std::map<std::string, UserInfo> tokens;
+  if (!token_auth_file.empty()) {
+    std::ifstream in(token_auth_file);
+    if (!in) return Status::Invalid("cannot read token auth file " + token_auth_file);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      line = Trim(line);
+      if (line.empty() || line[0] == '#') continue;
+      std::vector<std::string> f = SplitCsv(line);
+      if (f.size() < 3 || f[0].empty() || f[1].empty()) {
+        return Status::Invalid(token_auth_file + ":" + std::to_string(n) +
+                               ": want token,user,uid[,\"group1,group2\"]");
+      }
+      UserInfo u{Trim(f[1]), Trim(f[2]), {}};
+      if (f.size() > 3) {
+        for (const std::string& g : SplitCsv(f[3])) {
+          if (!Trim(g).empty()) u.groups.push_back(Trim(g));
+        }
+      }
+      tokens[Trim(f[0])] = std::move(u);
+    }
+  }
+  return FromTokens(std::move(tokens));
+}
+
+std::unique_ptr<Authenticator> Authenticator::FromTokens(std::map<std::string, UserInfo> tokens) {
+  auto a = std::make_unique<Authenticator>();
+  for (auto& [_, u] : tokens) AddAuthenticated(u);
+  a->tokens_ = std::move(tokens);
+  return a;
+}
+
+Result<std::optional<UserInfo>> Authenticator::Authenticate(
+    const http::HttpRequest& request) const {
+  if (auto auth = request.headers.Get("Authorization")) {
+    constexpr std::string_view kBearer = "Bearer ";
+    if (auth->size() > kBearer.size() &&
+        http::EqualsIgnoreCase(std::string_view(*auth).substr(0, kBearer.size()), kBearer)) {
+      auto it = tokens_.find(Trim(auth->substr(kBearer.size())));
+      if (it != tokens_.end()) return std::optional<UserInfo>(it->second);
+      return Status::Unauthorized("invalid bearer token");
+    }
+  }
+  if (request.tls && !request.tls->certificate_chain_pem.empty()) {
+    if (!request.tls->certificate_verified) return Status::Unauthorized("unverified certificate");
+    auto info = http::InspectCertificate(request.tls->certificate_chain_pem.front());
+    if (!info.ok() || info->common_name.empty()) {
+      return Status::Unauthorized("client certificate without a common name");
+    }
+    if (!info->client_auth) return Status::Unauthorized("certificate not for client auth");
+    UserInfo u{info->common_name, "", info->organizations};
+    AddAuthenticated(u);
+    return std::optional<UserInfo>(std::move(u));
+  }
+  return std::optional<UserInfo>();
+}
+
+bool MastersAuthorizer::Authorize(const Attributes& attrs) const {
+  const auto& g = attrs.user.groups;
+  if (std::find(g.begin(), g.end(), "system:masters") != g.end()) return true;
+  if (!attrs.resource_request && attrs.verb == "get") {
+    // What upstream's system:discovery and system:public-info-viewer roles allow everyone.
+    const std::string& p = attrs.path;
+    return p == "/api" || p.rfind("/api/", 0) == 0 || p == "/apis" || p.rfind("/apis/", 0) == 0 ||
+           p == "/version" || p.rfind("/openapi", 0) == 0 || p == "/healthz" || p == "/livez" ||
+           p == "/readyz";
+  }
+  return false;
+}
+
+std::string ForbiddenMessage(const Attributes& a) {
+  std::string who = "User \"" + a.user.name + "\" cannot " + a.verb;
+  if (!a.resource_request) return "forbidden: " + who + " path \"" + a.path + "\"";
+  std::string qres = a.api_group.empty() ? a.resource : a.resource + "." + a.api_group;
+  std::string res = a.subresource.empty() ? a.resource : a.resource + "/" + a.subresource;
+  std::string subject = a.name.empty() ? qres : qres + " \"" + a.name + "\"";
+  std::string scope = a.namespace_.empty() ? " at the cluster scope"
+                                           : " in the namespace \"" + a.namespace_ + "\"";
+  return subject + " is forbidden: " + who + " resource \"" + res + "\" in API group \"" +
+         a.api_group + "\"" + scope;
+}
+
+}  // namespace mini8s::server

@@ -1,0 +1,273 @@
+#!/bin/bash
+# The real `mini8s server` binary and the real kubectl: start on a free port with a private data
+# dir and kubeconfig, wait for /readyz, then run the everyday kubectl commands and check their
+# output. kubectl runs with its default --validate=strict (served through /openapi/v3).
+#
+# Usage: kubectl_basic_test.sh PATH/TO/mini8s
+# Exit 0 pass, 1 fail, 77 skipped (no kubectl on this machine).
+set -u
+
+MINI8S=${1:?usage: $0 PATH/TO/mini8s}
+KUBECTL=$(command -v kubectl || true)
+if [ -z "$KUBECTL" ]; then
+  echo "SKIP: kubectl not found"
+  exit 77
+fi
+
+WORK=$(mktemp -d /tmp/mini8s-kubectl-e2e.XXXXXX)
+SERVER_PID=""
+WATCH_PID=""
+cleanup() {
+  [ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null
+  if [ -n "$SERVER_PID" ]; then
+    kill -TERM "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+FAILURES=0
+fail() {
+  echo "FAIL: $*"
+  FAILURES=$((FAILURES + 1))
+}
+
+# k ARGS...: one bounded kubectl run; stdout+stderr in $OUT, exit code in $RC.
+k() {
+  OUT=$(timeout 30 "$KUBECTL" --kubeconfig="$WORK/kubeconfig" --cache-dir="$WORK/cache" "$@" 2>&1)
+  RC=$?
+  echo "+ kubectl $*" >> "$WORK/kubectl.log"
+  echo "$OUT" >> "$WORK/kubectl.log"
+}
+# expect WANT_RC PATTERN ARGS...: runs kubectl and checks the exit code and a regex on the output.
+expect() {
+  local want_rc=$1 pattern=$2
+  shift 2
+  k "$@"
+  if [ "$RC" != "$want_rc" ]; then
+    fail "kubectl $* exited $RC (want $want_rc): $OUT"
+  elif ! grep -Eq -- "$pattern" <<< "$OUT"; then
+    fail "kubectl $*: output does not match /$pattern/: $OUT"
+  fi
+}
+
+START_NS=$(date +%s%N)
+"$MINI8S" server --data-dir "$WORK/data" --bind-address 127.0.0.1 --https-listen-port 0 \
+  --write-kubeconfig "$WORK/kubeconfig" --write-kubeconfig-mode 0600 --disable-agent \
+  > "$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+
+PORT=""
+for _ in $(seq 1 100); do
+  PORT=$(grep -o 'ready: https://127.0.0.1:[0-9]*' "$WORK/server.log" 2>/dev/null | sed 's/.*://')
+  if [ -n "$PORT" ] && curl -sk --max-time 2 "https://127.0.0.1:$PORT/readyz" | grep -q '^ok$'; then
+    break
+  fi
+  PORT=""
+  sleep 0.05
+done
+if [ -z "$PORT" ]; then
+  echo "FAIL: server did not become ready"
+  cat "$WORK/server.log"
+  exit 1
+fi
+READY_MS=$(( ($(date +%s%N) - START_NS) / 1000000 ))
+RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+echo "ready in ${READY_MS}ms, idle RSS ${RSS_KB}KiB, port $PORT"
+
+# Files and modes of the first start.
+[ "$(stat -c %a "$WORK/kubeconfig")" = 600 ] || fail "kubeconfig mode is not 600"
+grep -Eq '^K10[0-9a-f]{64}::server:[0-9a-f]+$' "$WORK/data/server/node-token" ||
+  fail "node-token format: $(cat "$WORK/data/server/node-token")"
+[ -f "$WORK/data/server/db/state.db" ] || fail "no state.db"
+[ "$(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$PORT/api/v1/pods")" = 401 ] ||
+  fail "anonymous list is not 401"
+
+expect 0 'Server Version: v1\.32\.' version
+expect 0 'deployments +deploy +apps/v1 +true +Deployment' api-resources
+expect 0 'kube-system' get ns
+expect 0 'default' get namespaces -o name
+
+cat > "$WORK/deploy.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web, tier: front}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: c, image: "nginx:1.25"}
+YAML
+cat > "$WORK/pod.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: p1, labels: {app: web}}
+spec:
+  containers:
+  - {name: c, image: busybox}
+YAML
+cat > "$WORK/bad.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bad}
+spec:
+  replicas: -1
+  selector: {matchLabels: {app: bad}}
+  template:
+    metadata: {labels: {app: bad}}
+    spec:
+      containers:
+      - {name: c, image: nginx}
+YAML
+
+expect 0 'deployment.apps/web created' apply -f "$WORK/deploy.yaml"
+expect 0 'deployment.apps/web unchanged' apply -f "$WORK/deploy.yaml"
+sed -i 's/replicas: 1/replicas: 2/' "$WORK/deploy.yaml"
+expect 0 'deployment.apps/web configured' apply -f "$WORK/deploy.yaml"
+expect 0 '^2 2$' get deploy web -o 'jsonpath={.spec.replicas} {.metadata.generation}'
+expect 0 'pod/p1 created' create -f "$WORK/pod.yaml"
+expect 1 'AlreadyExists.*pods "p1" already exists' create -f "$WORK/pod.yaml"
+expect 1 'The Deployment "bad" is invalid' create -f "$WORK/bad.yaml"
+expect 1 'spec.replicas: Invalid value: -1' create -f "$WORK/bad.yaml"
+expect 1 'NotFound.*pods "nope" not found' get pod nope
+
+cat > "$WORK/unknown.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: unk}
+bogus: 1
+YAML
+expect 1 'strict decoding error: unknown field "bogus"' create -f "$WORK/unknown.yaml"
+expect 0 'configmap/unk created' create -f "$WORK/unknown.yaml" --validate=false
+expect 0 'NAME +READY +STATUS +RESTARTS +AGE' get pods
+expect 0 'p1 +0/1 +Pending' get pods
+expect 0 'web +0/2 +0 +0 .*nginx:1.25 +app=web' get deploy -o wide
+expect 0 'kube-system +Active' get ns
+expect 0 'FIELD: +replicas <integer>' explain deployment.spec.replicas
+expect 0 'name: p1' get pod p1 -o yaml
+expect 0 '"kind": "Pod"' get pod p1 -o json
+expect 0 '^pod/p1$' get pods -l app=web -o name
+expect 0 '^deployment.apps/web$' get deploy -l tier=front -o name
+expect 0 '^pod/p1$' get pods --field-selector metadata.name=p1 -o name
+expect 1 'field label not supported: spec.bogus' get pods --field-selector spec.bogus=x
+
+expect 0 'pod/p1 labeled' label pod p1 color=blue
+expect 0 '^blue$' get pod p1 -o 'jsonpath={.metadata.labels.color}'
+expect 0 'pod/p1 annotated' annotate pod p1 note=hello
+expect 0 'deployment.apps/web patched' patch deploy web --type merge -p '{"spec":{"replicas":3}}'
+expect 0 'deployment.apps/web patched' patch deploy web --type json \
+  -p '[{"op":"replace","path":"/spec/replicas","value":4}]'
+expect 0 'deployment.apps/web patched' patch deploy web \
+  -p '{"spec":{"template":{"spec":{"containers":[{"name":"c","image":"nginx:1.27"}]}}}}'
+expect 0 '^4 nginx:1.27$' get deploy web \
+  -o 'jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image}'
+expect 0 'deployment.apps/web scaled' scale deploy web --replicas=5
+expect 0 '^5$' get deploy web -o 'jsonpath={.spec.replicas}'
+
+# Server-side apply: created, then a conflict with another manager, then forced.
+sed 's/name: web$/name: ssa/' "$WORK/deploy.yaml" > "$WORK/ssa.yaml"
+expect 0 'deployment.apps/ssa serverside-applied' apply --server-side -f "$WORK/ssa.yaml"
+sed -i 's/replicas: 2/replicas: 6/' "$WORK/ssa.yaml"
+expect 1 'Apply failed with 1 conflict: conflict with "kubectl": .spec.replicas' \
+  apply --server-side --field-manager=other -f "$WORK/ssa.yaml"
+expect 0 'serverside-applied' apply --server-side --field-manager=other --force-conflicts \
+  -f "$WORK/ssa.yaml"
+expect 0 '^6$' get deploy ssa -o 'jsonpath={.spec.replicas}'
+
+# replace with a stale resourceVersion is a 409 with upstream's message; a fresh one works.
+k get deploy web -o yaml
+echo "$OUT" > "$WORK/live.yaml"
+expect 0 'deployment.apps/web replaced' replace -f "$WORK/live.yaml"
+expect 1 'Conflict.*the object has been modified' replace -f "$WORK/live.yaml"
+
+# Imperative generators send protobuf bodies (kubectl 1.32).
+expect 0 'namespace/e2e created' create namespace e2e
+expect 0 'configmap/cm1 created' create configmap cm1 -n e2e --from-literal=a=b
+expect 0 '^b$' get configmap cm1 -n e2e -o 'jsonpath={.data.a}'
+expect 0 'secret/s1 created' create secret generic s1 -n e2e --from-literal=k=v
+expect 0 'deployment.apps/d1 created' create deployment d1 -n e2e --image=nginx
+expect 0 '^nginx$' get deploy d1 -n e2e -o 'jsonpath={.spec.template.spec.containers[0].image}'
+
+# get -w sees an event that arrives after it started.
+timeout 20 "$KUBECTL" --kubeconfig="$WORK/kubeconfig" --cache-dir="$WORK/cache" \
+  get configmaps -n e2e -w > "$WORK/watch.out" 2>&1 &
+WATCH_PID=$!
+for _ in $(seq 1 100); do grep -q '^cm1 ' "$WORK/watch.out" && break; sleep 0.05; done
+expect 0 'configmap/cm2 created' create configmap cm2 -n e2e --from-literal=x=y
+for _ in $(seq 1 100); do grep -q '^cm2 ' "$WORK/watch.out" && break; sleep 0.05; done
+grep -Eq '^cm2 +1 ' "$WORK/watch.out" || fail "get -w did not show cm2: $(cat "$WORK/watch.out")"
+kill "$WATCH_PID" 2>/dev/null
+wait "$WATCH_PID" 2>/dev/null
+WATCH_PID=""
+
+# A CRD is served as soon as it is created.
+cat > "$WORK/crd.yaml" <<'YAML'
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: crontabs.stable.example.com}
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names: {plural: crontabs, singular: crontab, kind: CronTab, shortNames: [ct]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              cronSpec: {type: string}
+YAML
+cat > "$WORK/cr.yaml" <<'YAML'
+apiVersion: stable.example.com/v1
+kind: CronTab
+metadata: {name: c1}
+spec: {cronSpec: "* * * * *"}
+YAML
+expect 0 'customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com created' \
+  apply -f "$WORK/crd.yaml"
+expect 0 'crontab.stable.example.com/c1 created' apply -f "$WORK/cr.yaml"
+expect 0 '^c1 ' get ct
+expect 0 'crontab.stable.example.com/c1 labeled' label ct c1 x=y
+
+expect 0 'pod "p1" deleted' delete pod p1 --wait=true
+expect 1 'NotFound' get pod p1
+expect 0 'deployment.apps "web" deleted' delete -f "$WORK/deploy.yaml"
+expect 0 'namespace "e2e" deleted' delete namespace e2e --wait=true
+expect 1 'NotFound' get namespace e2e
+
+# Restart on the same data dir: the same CA, the objects survive.
+CA_BEFORE=$(sha256sum "$WORK/data/server/tls/server-ca.crt")
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID"
+STOP_RC=$?
+[ "$STOP_RC" = 0 ] || fail "server exited $STOP_RC on SIGTERM"
+grep -q 'stopped' "$WORK/server.log" || fail "no graceful stop in the log"
+"$MINI8S" server --data-dir "$WORK/data" --bind-address 127.0.0.1 --https-listen-port "$PORT" \
+  --write-kubeconfig "$WORK/kubeconfig" > "$WORK/server2.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+  curl -sk --max-time 2 "https://127.0.0.1:$PORT/readyz" | grep -q '^ok$' && break
+  sleep 0.05
+done
+[ "$(sha256sum "$WORK/data/server/tls/server-ca.crt")" = "$CA_BEFORE" ] || fail "CA changed"
+expect 0 'kube-public' get ns
+
+if [ "$FAILURES" -gt 0 ]; then
+  echo "---- server log"
+  tail -50 "$WORK/server.log"
+  echo "$FAILURES failure(s)"
+  exit 1
+fi
+echo "PASS"
+exit 0
