@@ -25,7 +25,6 @@ int RunAgent(const Args& args) { return NotYet("agent", args, "the node agent is
 int RunKubectl(const Args& args) {
   return NotYet("kubectl", args, "the bundled client is in progress");
 }
-int RunImage(const Args& args) { return NotYet("image", args, "the image store is in progress"); }
 int RunToken(const Args& args) { return NotYet("token", args, "join tokens are in progress"); }
 
 }  // namespace mini8s::cli

@@ -183,22 +183,36 @@ std::pair<std::string, std::string> SplitObjectKey(std::string_view key) {
 }
 
 boost::asio::awaitable<Result<json::object>> Client::Create(Resource resource, json::object object) {
-  co_return co_await Create(std::move(resource), std::move(object), WriteOptions{});
+  // Temporaries of class type as coroutine arguments inside co_await are destroyed twice by
+  // GCC 12: always pass named values.
+  WriteOptions options;
+  auto result = co_await Create(std::move(resource), std::move(object), std::move(options));
+  co_return result;
 }
 
 boost::asio::awaitable<Result<json::object>> Client::Update(Resource resource, json::object object) {
-  co_return co_await Update(std::move(resource), std::move(object), std::string(), WriteOptions{});
+  WriteOptions options;
+  std::string subresource;
+  auto result = co_await Update(std::move(resource), std::move(object), std::move(subresource),
+                                std::move(options));
+  co_return result;
 }
 
 boost::asio::awaitable<Result<json::object>> Client::UpdateStatus(Resource resource,
                                                                   json::object object) {
-  co_return co_await Update(std::move(resource), std::move(object), std::string("status"),
-                            WriteOptions{});
+  WriteOptions options;
+  std::string subresource = "status";
+  auto result = co_await Update(std::move(resource), std::move(object), std::move(subresource),
+                                std::move(options));
+  co_return result;
 }
 
 boost::asio::awaitable<Result<json::object>> Client::Delete(Resource resource, std::string ns,
                                                             std::string name) {
-  co_return co_await Delete(std::move(resource), std::move(ns), std::move(name), DeleteOptions{});
+  DeleteOptions options;
+  auto result =
+      co_await Delete(std::move(resource), std::move(ns), std::move(name), std::move(options));
+  co_return result;
 }
 
 }  // namespace mini8s::client

@@ -9,6 +9,7 @@
 #include "mini8s/api/object.h"
 #include "mini8s/api/patch.h"
 #include "mini8s/api/protobuf.h"
+#include "mini8s/api/quantity.h"
 #include "mini8s/api/selector.h"
 #include "mini8s/api/validation.h"
 #include "mini8s/common/json.h"
@@ -20,6 +21,13 @@ namespace mini8s::server {
 namespace {
 
 constexpr int kMaxUpdateRetries = 5;
+
+// Events expire an hour after their last write (kube-apiserver's --event-ttl default).
+constexpr int64_t kEventTtlSeconds = 3600;
+int64_t TtlFor(const api::KindInfo& k) {
+  return k.kind == "Event" && (k.group.empty() || k.group == "events.k8s.io") ? kEventTtlSeconds
+                                                                            : 0;
+}
 
 std::string RandomString(size_t n, std::string_view alphabet) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -259,6 +267,37 @@ void SetFinalizers(json::object& obj, const std::vector<std::string>& f) {
   Meta(obj)["finalizers"] = std::move(a);
 }
 
+// Upstream's GetPodQOS for cpu and memory: BestEffort without any request or limit, Guaranteed
+// when every container limits both and requests (defaulted to the limits) equal them.
+std::string PodQosClass(const json::object& pod) {
+  bool any = false, guaranteed = true;
+  for (const char* list : {"spec.initContainers", "spec.containers"}) {
+    const json::array* cs = api::GetArray(pod, list);
+    if (!cs) continue;
+    for (const json::value& c : *cs) {
+      if (!c.is_object()) continue;
+      const json::object* lim = api::GetObject(c.as_object(), "resources.limits");
+      const json::object* req = api::GetObject(c.as_object(), "resources.requests");
+      for (const char* res : {"cpu", "memory"}) {
+        const json::value* l = lim ? lim->if_contains(res) : nullptr;
+        const json::value* r = req ? req->if_contains(res) : nullptr;
+        auto q = [](const json::value* v) -> std::optional<api::Quantity> {
+          if (!v) return std::nullopt;
+          auto p = api::Quantity::Parse(v->is_string() ? std::string(v->as_string())
+                                                       : SerializeJson(*v));
+          if (!p.ok()) return std::nullopt;
+          return *p;
+        };
+        auto lq = q(l), rq = q(r);
+        if ((lq && !lq->IsZero()) || (rq && !rq->IsZero())) any = true;
+        if (!lq || (rq && rq->Cmp(*lq) != 0)) guaranteed = false;
+      }
+    }
+  }
+  if (!any) return "BestEffort";
+  return guaranteed ? "Guaranteed" : "Burstable";
+}
+
 struct DeleteOptions {
   std::optional<int64_t> grace;
   std::string propagation;
@@ -320,7 +359,7 @@ Result<json::object> ApiServer::Impl::StoreUpdate(const api::KindInfo& k, const 
     Meta(obj)["resourceVersion"] = std::to_string(d->revision);
     return obj;
   }
-  auto rev = store->Update(key, SerializeJson(obj), expected);
+  auto rev = store->Update(key, SerializeJson(obj), expected, TtlFor(k));
   if (!rev.ok()) return rev.error();
   Meta(obj)["resourceVersion"] = std::to_string(*rev);
   return obj;
@@ -602,8 +641,8 @@ Reply CreateObject(ApiServer::Impl& impl, const http::HttpRequest& req, const Re
           std::string(api::Name(o));
     }
     if (k.group.empty() && k.kind == "Pod") {
-      json::object& st = api::MutableObjectAt(o, "status");
-      if (!st.contains("phase")) st["phase"] = "Pending";
+      // A new pod's status is the server's (upstream's podStrategy.PrepareForCreate).
+      o["status"] = json::object{{"phase", "Pending"}, {"qosClass", PodQosClass(o)}};
     }
     api::ErrorList errs = api::ValidateCreate(k, o);
     if (!errs.empty()) return InvalidReply(k, api::Name(o), errs);
@@ -623,7 +662,7 @@ Reply CreateObject(ApiServer::Impl& impl, const http::HttpRequest& req, const Re
       r.headers = warnings;
       return r;
     }
-    auto rev = store->Create(Key(k, ns, name), SerializeJson(o));
+    auto rev = store->Create(Key(k, ns, name), SerializeJson(o), TtlFor(k));
     if (!rev.ok() && crd) impl.ForgetCrd(name);
     if (!rev.ok()) {
       if (rev.error().Is(Code::kAlreadyExists)) {
@@ -764,6 +803,11 @@ Reply ApiServer::Impl::Update(const http::HttpRequest& req, const RequestInfo& i
   auto old = Decode(*kv);
   if (!old.ok()) return FromStatus(old.error());
   std::string rv(api::ResourceVersion(obj));
+  if (rv.empty() && !k.custom) {
+    // Built-in kinds allow unconditional updates (AllowUnconditionalUpdate); custom ones do not.
+    rv = std::to_string(kv->mod_revision);
+    Meta(obj)["resourceVersion"] = rv;
+  }
   if (rv.empty()) {
     api::ErrorList errs{api::Invalid(api::FieldPath("metadata").Child("resourceVersion"),
                                      api::BadValue::Rendered("0x0"),
@@ -1097,6 +1141,7 @@ Reply ApiServer::Impl::DeleteCollection(const http::HttpRequest& req, const Requ
   DeleteOptions o;
   if (auto err = ParseDeleteOptions(req, o)) return *err;
   http::HttpRequest list_req = req;
+  list_req.headers.Set("Accept", "application/json");
   list_req.query.erase(std::remove_if(list_req.query.begin(), list_req.query.end(),
                                       [](const auto& q) {
                                         return q.first == "limit" || q.first == "continue";

@@ -169,6 +169,7 @@ void ApiServer::Impl::RemoveWatch(const std::shared_ptr<WatchSession>& w) {
 std::optional<Reply> ApiServer::Impl::Watch(const http::HttpRequest& req, const RequestInfo& info,
                                             const api::KindInfo& k, http::Responder& responder) {
   auto kind = registry->FindResource(k.group, k.version, k.plural);
+  if (!kind) return NotFoundReply(k, info.name);  // a CRD removed meanwhile
   auto session = std::make_shared<WatchSession>(this, kind);
   if (auto fmt = NegotiateOutput(req)) session->format = *fmt;
   if (auto t = req.QueryParam("labelSelector"); t && !t->empty()) {

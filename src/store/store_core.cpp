@@ -341,8 +341,8 @@ void StoreCore::CommitRun(Request* const* begin, Request* const* end) {
       m.ttl_seconds = r.ttl_seconds;
       // Saturate: a huge TTL must mean "far future", not wrap into the past and expire at once.
       const int64_t max_ms = std::numeric_limits<int64_t>::max();
-      m.expires_at_ms = r.ttl_seconds > (max_ms - now_ms) / 1000 ? max_ms
-                                                                 : now_ms + r.ttl_seconds * 1000;
+      m.expires_at_ms =
+          r.ttl_seconds > (max_ms - now_ms) / 1000 ? max_ms : now_ms + r.ttl_seconds * 1000;
     }
     const bool exists = ev->type != EventType::kDeleted;
     overlay_.insert_or_assign(

@@ -185,6 +185,8 @@ k get deploy web -o yaml
 echo "$OUT" > "$WORK/live.yaml"
 expect 0 'deployment.apps/web replaced' replace -f "$WORK/live.yaml"
 expect 1 'Conflict.*the object has been modified' replace -f "$WORK/live.yaml"
+expect 0 'deployment.apps/web replaced' replace -f "$WORK/deploy.yaml"
+expect 0 '^2$' get deploy web -o 'jsonpath={.spec.replicas}'
 
 # Imperative generators send protobuf bodies (kubectl 1.32).
 expect 0 'namespace/e2e created' create namespace e2e
@@ -198,9 +200,9 @@ expect 0 '^nginx$' get deploy d1 -n e2e -o 'jsonpath={.spec.template.spec.contai
 timeout 20 "$KUBECTL" --kubeconfig="$WORK/kubeconfig" --cache-dir="$WORK/cache" \
   get configmaps -n e2e -w > "$WORK/watch.out" 2>&1 &
 WATCH_PID=$!
-for _ in $(seq 1 100); do grep -q '^cm1 ' "$WORK/watch.out" && break; sleep 0.05; done
+for _ in $(seq 1 100); do grep -q '^cm1 ' "$WORK/watch.out" 2>/dev/null && break; sleep 0.05; done
 expect 0 'configmap/cm2 created' create configmap cm2 -n e2e --from-literal=x=y
-for _ in $(seq 1 100); do grep -q '^cm2 ' "$WORK/watch.out" && break; sleep 0.05; done
+for _ in $(seq 1 100); do grep -q '^cm2 ' "$WORK/watch.out" 2>/dev/null && break; sleep 0.05; done
 grep -Eq '^cm2 +1 ' "$WORK/watch.out" || fail "get -w did not show cm2: $(cat "$WORK/watch.out")"
 kill "$WATCH_PID" 2>/dev/null
 wait "$WATCH_PID" 2>/dev/null

@@ -67,7 +67,9 @@ mkdir -p /dev/pts /dev/shm /dev/mqueue /tmp /run /var/tmp
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 shm /dev/shm
 mount -t mqueue mqueue /dev/mqueue
-mount -t tmpfs -o mode=1777 tmp /tmp
+# The root is already a tmpfs; a separate mount on /tmp would hide test binaries that live
+# under /tmp on the host (CI clones there).
+chmod 1777 /tmp
 mount -t tmpfs -o mode=0755 run /run
 # Test processes inherit fds 0-2; give them the console, not a closed stdin.
 exec </dev/null >/dev/console 2>&1

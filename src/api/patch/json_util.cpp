@@ -58,8 +58,8 @@ Extent Measure(const boost::json::value& root) {
 Status CheckStrategicDepth(std::initializer_list<const boost::json::value*> docs) {
   for (const boost::json::value* d : docs) {
     if (Measure(*d).depth > kMaxStrategicDepth) {
-      return Status::BadRequest("document nested more than " +
-                                std::to_string(kMaxStrategicDepth) + " levels deep");
+      return Status::BadRequest("document nested more than " + std::to_string(kMaxStrategicDepth) +
+                                " levels deep");
     }
   }
   return Status::OK();

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/json/array.hpp>
@@ -144,9 +145,11 @@ std::string RenderValues(const std::vector<std::string>& values, bool nil) {
 
 // utilerrors.Aggregate's Error(): one message as is, several as "[a, b]" without duplicates.
 std::string Aggregate(const std::vector<std::string>& errs) {
+  // A set, not a linear search: a hostile selector can carry 100000 invalid values.
   std::vector<std::string> unique;
+  std::unordered_set<std::string_view> seen;
   for (const auto& e : errs) {
-    if (std::find(unique.begin(), unique.end(), e) == unique.end()) unique.push_back(e);
+    if (seen.insert(e).second) unique.push_back(e);
   }
   if (unique.size() == 1) return unique[0];
   return "[" + Join(unique, ", ") + "]";

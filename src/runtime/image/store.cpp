@@ -14,7 +14,7 @@
 #include <boost/json.hpp>
 #include <yaml-cpp/yaml.h>
 
-#include "image/internal.h"
+#include "runtime/image/internal.h"
 #include "mini8s/common/json.h"
 #include "mini8s/common/logging.h"
 #include "mini8s/image/image.h"

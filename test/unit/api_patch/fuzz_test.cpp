@@ -46,11 +46,27 @@ const std::vector<std::string> kPatchSeeds = {
     R"({"op":"replace","path":"","value":{}}])",
 };
 
-const std::vector<std::string> kDict = {
-    "{", "}", "[", "]", ",", ":", "null", "\"$patch\":\"delete\"", "\"$patch\":\"replace\"",
-    "\"$retainKeys\":", "\"$setElementOrder/containers\":", "\"$deleteFromPrimitiveList/x\":",
-    "\"op\":\"copy\"", "\"from\":\"\"", "\"path\":\"/a\"", "\"path\":\"/-\"", "-9223372036854775808",
-    "\"/spec/template/spec/containers/0\"", "1e308", "[[", "{\"name\":"};
+const std::vector<std::string> kDict = {"{",
+                                        "}",
+                                        "[",
+                                        "]",
+                                        ",",
+                                        ":",
+                                        "null",
+                                        "\"$patch\":\"delete\"",
+                                        "\"$patch\":\"replace\"",
+                                        "\"$retainKeys\":",
+                                        "\"$setElementOrder/containers\":",
+                                        "\"$deleteFromPrimitiveList/x\":",
+                                        "\"op\":\"copy\"",
+                                        "\"from\":\"\"",
+                                        "\"path\":\"/a\"",
+                                        "\"path\":\"/-\"",
+                                        "-9223372036854775808",
+                                        "\"/spec/template/spec/containers/0\"",
+                                        "1e308",
+                                        "[[",
+                                        "{\"name\":"};
 
 TEST_CASE("Fuzz: mutated patches apply or fail with a Status, never an exception",
           "[api_patch][unit]") {
@@ -89,8 +105,8 @@ TEST_CASE("Fuzz: mutated label and field selectors parse or fail with a Status",
       "a=b,c!=d,e in (f,g),h notin (i),j,!k,l>1,m<2",
       "app.kubernetes.io/name==x,tier notin (a, b ,c),  !x",
       "metadata.name=a\\,b,spec.nodeName!=,status.phase==Running"};
-  testing::Mutator m(77, {"(", ")", ",", "=", "==", "!=", "!", "in", "notin", " ", "\\", "/",
-                          ">", "<", "99999999999999999999", "-", "."});
+  testing::Mutator m(77, {"(", ")", ",", "=", "==", "!=", "!", "in", "notin", " ", "\\", "/", ">",
+                          "<", "99999999999999999999", "-", "."});
   StringMap labels = {{"a", "b"}, {"l", "5"}, {"e", "f"}};
   for (int i = 0; i < kCases; ++i) {
     std::string in = m.Mutate(seeds[m.Below(seeds.size())]);
@@ -140,8 +156,7 @@ TEST_CASE("JsonPatch: repeated copies of the whole document stop at the copy siz
   CHECK_THAT(r.error().message(), Catch::Contains("exceed the limit"));
 }
 
-TEST_CASE("JsonPatch: a result nested past the JSON depth limit is refused",
-          "[api_patch][unit]") {
+TEST_CASE("JsonPatch: a result nested past the JSON depth limit is refused", "[api_patch][unit]") {
   boost::json::value doc = boost::json::object{{"a", Nested(kMaxJsonDepth - 1)}};
   // Copying the deep value below itself would double the nesting with each operation.
   std::string path = "/a";
@@ -182,7 +197,8 @@ boost::json::value NestedObjects(std::size_t depth) {
 TEST_CASE("Patch: documents nested to the JSON depth limit never exhaust the stack",
           "[api_patch][unit]") {
   auto with = GENERATE(0, 1);
-  boost::json::value deep = with == 0 ? Nested(kMaxJsonDepth - 1) : NestedObjects(kMaxJsonDepth - 1);
+  boost::json::value deep =
+      with == 0 ? Nested(kMaxJsonDepth - 1) : NestedObjects(kMaxJsonDepth - 1);
   boost::json::value doc = boost::json::object{{"a", deep}};
   boost::json::value patch = boost::json::object{{"a", deep}, {"b", 1}};
   boost::json::value merged = ApplyMergePatch(doc, patch);
@@ -236,8 +252,8 @@ TEST_CASE("StrategicMergePatch: a CRD nested to the JSON depth limit is refused,
   for (int i = 0; i < levels; ++i) schema += R"({"properties":{"a":)";
   schema += R"({"type":"string"})";
   for (int i = 0; i < levels; ++i) schema += "}}";
-  auto crd = ParseJson(R"({"spec":{"versions":[{"name":"v1","schema":{"openAPIV3Schema":)" + schema +
-                       "}}]}}");
+  auto crd = ParseJson(R"({"spec":{"versions":[{"name":"v1","schema":{"openAPIV3Schema":)" +
+                       schema + "}}]}}");
   REQUIRE(crd.has_value());
   auto patch = ParseJson(R"({"spec":{"versions":[{"name":"v1","served":true}]}})");
   REQUIRE(patch.has_value());
@@ -246,6 +262,24 @@ TEST_CASE("StrategicMergePatch: a CRD nested to the JSON depth limit is refused,
   CHECK_FALSE(CreateTwoWayMergePatch(*patch, *crd, info->schema).has_value());
   CHECK_FALSE(CreateThreeWayMergePatch(*patch, *crd, *patch, info->schema).has_value());
   CHECK(JsonEqual(*crd, *crd));
+}
+
+}  // namespace
+}  // namespace mini8s::api
+
+namespace mini8s::api {
+namespace {
+
+TEST_CASE("LabelSelector: many invalid values are reported without quadratic work",
+          "[api_patch][unit]") {
+  boost::json::array values;
+  for (int i = 0; i < 100000; ++i) values.emplace_back("-bad-" + std::to_string(i));
+  boost::json::value sel = boost::json::object{
+      {"matchExpressions", boost::json::array{boost::json::object{
+                               {"key", "k"}, {"operator", "In"}, {"values", std::move(values)}}}}};
+  auto r = LabelSelector::FromLabelSelectorJson(&sel);
+  REQUIRE_FALSE(r.has_value());
+  CHECK_THAT(r.error().message(), Catch::Contains("values[99999]"));
 }
 
 }  // namespace

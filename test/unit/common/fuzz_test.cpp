@@ -31,10 +31,10 @@ const std::vector<std::string> kYamlSeeds = {
     "x:\n  - - - {a: [b, {c: d}]}\n<<: {m: 1}\n\"q\": 'r'\n",
 };
 
-const std::vector<std::string> kDict = {"{", "}", "[", "]", ":", ",", "\"", "'", "-", "\n", "  ",
-                                        "&a", "*a", "!!", "<<", "---", "...", "?", "|", ">",
-                                        "\\u", "\\ud800", "1e999", "-0", "null", "#", "%YAML 1.2\n",
-                                        "\t", "\xff", "\xc3"};
+const std::vector<std::string> kDict = {
+    "{",   "}",       "[",     "]",  ":",    ",",   "\"",          "'",  "-",    "\n",
+    "  ",  "&a",      "*a",    "!!", "<<",   "---", "...",         "?",  "|",    ">",
+    "\\u", "\\ud800", "1e999", "-0", "null", "#",   "%YAML 1.2\n", "\t", "\xff", "\xc3"};
 
 TEST_CASE("Fuzz: mutated JSON texts parse to a value or a Status and round-trip when valid",
           "[common][unit]") {
@@ -89,7 +89,7 @@ TEST_CASE("Fuzz: mutated YAML texts parse to a value or a Status", "[common][uni
 TEST_CASE("Fuzz: mutated Go durations parse to a value or a Status", "[common][unit]") {
   testing::Mutator m(91, {"ns", "us", "µs", "ms", "s", "m", "h", ".", "-", "+", "9999999999"});
   const std::vector<std::string> seeds = {"1h30m", "300ms", "-1.5h", "2562047h47m16.854775807s",
-                                          "0", ".5s"};
+                                          "0",     ".5s"};
   for (int i = 0; i < kCases; ++i) {
     std::string in = m.Mutate(seeds[m.Below(seeds.size())]);
     try {
@@ -125,8 +125,7 @@ TEST_CASE("Yaml: very deep nesting is a Status, not a stack overflow", "[common]
   CHECK_FALSE(b.has_value());
 }
 
-TEST_CASE("Json: dotted path with an index that overflows size_t finds nothing",
-          "[common][unit]") {
+TEST_CASE("Json: dotted path with an index that overflows size_t finds nothing", "[common][unit]") {
   auto v = ParseJson(R"({"a":[10,20]})");
   REQUIRE(v.has_value());
   // 2^64 + 1 wraps to 1 if the index parse overflows.
@@ -193,8 +192,7 @@ TEST_CASE("Yaml: reported duplicate fields are capped so repeated keys stay line
 namespace mini8s {
 namespace {
 
-TEST_CASE("Json: objects nested to the depth limit serialize and copy",
-          "[common][unit]") {
+TEST_CASE("Json: objects nested to the depth limit serialize and copy", "[common][unit]") {
   std::string text;
   for (std::size_t i = 0; i + 1 < kMaxJsonDepth; ++i) text += R"({"a":)";
   text += "1";

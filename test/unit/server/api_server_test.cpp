@@ -9,8 +9,12 @@
 #include "mini8s/common/json.h"
 #include "mini8s/http/client.h"
 #include "mini8s/http/server.h"
+#include "mini8s/http/tls_material.h"
 #include "mini8s/server/api_server.h"
+#include "mini8s/server/bootstrap.h"
 #include "mini8s/store/mem_store.h"
+#include "testutil/fake_clock.h"
+#include "testutil/temp_dir.h"
 
 namespace mini8s::server {
 namespace {
@@ -19,9 +23,10 @@ namespace json = boost::json;
 
 class TestApi {
  public:
-  explicit TestApi(store::StoreOptions so = {})
-      : work_(ioc_.get_executor()), store_(store::MemStore::Create(so)) {
+  explicit TestApi(store::StoreOptions so = {}, const Clock* clock = &RealClock::Instance())
+      : work_(ioc_.get_executor()), store_(store::MemStore::Create(so, *clock)) {
     ApiServerOptions o;
+    o.clock = clock;
     o.registry = api::Registry::NewBuiltin();
     o.store = store_.get();
     o.authenticator = Authenticator::FromTokens(
@@ -364,7 +369,10 @@ TEST_CASE("server api: delete with finalizers, preconditions and graceful pods",
 
   std::string pod = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},
     "spec":{"nodeName":"n1","containers":[{"name":"c","image":"busybox"}]}})";
-  REQUIRE(t.Do("POST", "/api/v1/namespaces/default/pods", pod).status == 201);
+  auto created_pod = t.Do("POST", "/api/v1/namespaces/default/pods", pod);
+  REQUIRE(created_pod.status == 201);
+  CHECK(S(J(created_pod), "status.phase") == "Pending");
+  CHECK(S(J(created_pod), "status.qosClass") == "BestEffort");
   auto graceful = t.Do("DELETE", "/api/v1/namespaces/default/pods/p");
   REQUIRE(graceful.status == 200);
   CHECK(JsonGetInt(J(graceful), "metadata.deletionGracePeriodSeconds") == 30);
@@ -598,11 +606,112 @@ TEST_CASE("server api: a created CRD is served at once and strategic merge patch
                     "application/merge-patch+json");
   CHECK(merge.status == 200);
   CHECK(JsonGetInt(J(merge), "metadata.generation") == 2);
+  // Custom resources need a resourceVersion on PUT; built-in kinds update unconditionally.
+  auto put = t.Do("PUT", base + "/c1",
+                  R"({"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"c1"}})");
+  CHECK(put.status == 422);
+  CHECK(S(J(put), "message").find("must be specified for an update") != std::string::npos);
+  REQUIRE(t.Do("POST", "/api/v1/namespaces/default/configmaps", kConfigMap).status == 201);
+  auto cm_put = t.Do("PUT", "/api/v1/namespaces/default/configmaps/cm", kConfigMap);
+  CHECK(cm_put.status == 200);
 
   REQUIRE(t.Do("DELETE", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
                          "crontabs.stable.example.com")
               .status == 200);
   CHECK(t.Do("GET", base).status == 404);
+}
+
+}  // namespace
+}  // namespace mini8s::server
+
+namespace mini8s::server {
+namespace {
+
+TEST_CASE("server api: x509 client certificates authenticate as CN with O as groups over TLS",
+          "[server][integration]") {
+  testutil::TempDir dir;
+  BootstrapOptions bo;
+  bo.data_dir = dir.path();
+  auto creds = EnsureServerCredentials(bo);
+  REQUIRE(creds.ok());
+  auto client_ca_key = http::ReadPemFile(dir.File("server/tls/client-ca.key"));
+  REQUIRE(client_ca_key.ok());
+  http::CertificateRequest plain_req;
+  plain_req.common_name = "jane";
+  plain_req.organizations = {"dev"};
+  plain_req.client_auth = true;
+  auto jane = http::IssueCertificate({creds->client_ca_pem, *client_ca_key}, plain_req);
+  REQUIRE(jane.ok());
+
+  boost::asio::io_context ioc;
+  auto work = boost::asio::make_work_guard(ioc);
+  auto st = store::MemStore::Create();
+  ApiServerOptions o;
+  o.registry = api::Registry::NewBuiltin();
+  o.store = st.get();
+  o.authenticator = Authenticator::FromTokens({});
+  auto api = std::move(*ApiServer::Create(std::move(o)));
+  REQUIRE(api->EnsureDefaultNamespaces().ok());
+  http::ServerOptions so;
+  http::ServerTlsOptions tls;
+  tls.cert_chain_pem = creds->serving_cert_pem;
+  tls.key_pem = creds->serving_key_pem;
+  tls.client_ca_pem = creds->client_ca_pem;
+  so.tls = tls;
+  auto server = http::Server::Create(ioc.get_executor(), so, api->handler());
+  REQUIRE(server.ok());
+  (*server)->Start();
+  std::thread th([&] { ioc.run(); });
+
+  auto get = [&](const std::string& cert, const std::string& key) {
+    http::ClientOptions co;
+    co.ca_pem = creds->server_ca_pem;
+    co.client_cert_pem = cert;
+    co.client_key_pem = key;
+    auto c = http::BlockingClient::Create(co);
+    REQUIRE(c.ok());
+    auto r = (*c)->Get("https://127.0.0.1:" + std::to_string((*server)->port()) +
+                       "/api/v1/namespaces/default/configmaps");
+    REQUIRE(r.ok());
+    return *r;
+  };
+  CHECK(get(creds->admin_cert_pem, creds->admin_key_pem).status == 200);
+  auto denied = get(jane->cert_pem, jane->key_pem);
+  CHECK(denied.status == 403);
+  CHECK(denied.body.find("User \\\"jane\\\" cannot list resource \\\"configmaps\\\"") !=
+        std::string::npos);
+  CHECK(get("", "").status == 401);
+
+  api->Stop();
+  server->reset();
+  work.reset();
+  ioc.stop();
+  th.join();
+}
+
+}  // namespace
+}  // namespace mini8s::server
+
+namespace mini8s::server {
+namespace {
+
+TEST_CASE("server api: events expire an hour after their last write", "[server][integration]") {
+  testutil::FakeClock clock;
+  store::StoreOptions so;
+  so.background_maintenance = false;
+  TestApi t(so, &clock);
+  std::string ev = R"({"apiVersion":"v1","kind":"Event","metadata":{"name":"e1"},
+    "involvedObject":{"kind":"Pod","name":"p","namespace":"default"},
+    "reason":"Started","message":"m","type":"Normal"})";
+  REQUIRE(t.Do("POST", "/api/v1/namespaces/default/events", ev).status == 201);
+  REQUIRE(t.Do("POST", "/api/v1/namespaces/default/configmaps", kConfigMap).status == 201);
+  clock.Advance(std::chrono::minutes(59));
+  REQUIRE(t.store().ExpireDueKeys().ok());
+  CHECK(t.Do("GET", "/api/v1/namespaces/default/events/e1").status == 200);
+  clock.Advance(std::chrono::minutes(2));
+  REQUIRE(t.store().ExpireDueKeys().ok());
+  CHECK(t.Do("GET", "/api/v1/namespaces/default/events/e1").status == 404);
+  CHECK(t.Do("GET", "/api/v1/namespaces/default/configmaps/cm").status == 200);
 }
 
 }  // namespace

@@ -517,13 +517,14 @@ TEMPLATE_TEST_CASE("Store: concurrent writers are all acknowledged with unique r
 namespace mini8s::store::testing {
 namespace {
 
-TEMPLATE_TEST_CASE("Store: a huge TTL saturates instead of wrapping into the past",
-                   "[store][unit]", MemFactory, SqliteFactory) {
+TEMPLATE_TEST_CASE("Store: a huge TTL saturates instead of wrapping into the past", "[store][unit]",
+                   MemFactory, SqliteFactory) {
   TestType f;
   testutil::FakeClock clock;
   auto store = f.Open(QuietOptions(), clock);
   REQUIRE(store->Create("/events/forever", "v", std::numeric_limits<int64_t>::max()).has_value());
-  REQUIRE(store->Create("/events/long", "v", std::numeric_limits<int64_t>::max() / 1000).has_value());
+  REQUIRE(
+      store->Create("/events/long", "v", std::numeric_limits<int64_t>::max() / 1000).has_value());
   clock.Advance(std::chrono::hours(24 * 365));
   CHECK(store->ExpireDueKeys().value() == 0);
   CHECK(store->Count("/events/") == 2);
