@@ -16,6 +16,7 @@ TEST_PKGS=(
   runc busybox-static
   docker-registry skopeo umoci apache2-utils zstd  # test/unit/image: real registry e2e
   qemu-system-x86 cpio xz-utils  # test/vm: the unified cgroup v2 guest
+  etcd-server clang-14 libclang-rt-14-dev  # test/bench api_bench anchor; test/fuzz (libFuzzer)
 )
 
 missing=()

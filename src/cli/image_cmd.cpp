@@ -129,8 +129,7 @@ int RunImage(const Args& args) {
       cmd != "inspect" && cmd != "gc" && cmd != "rootfs" && cmd != "mount") {
     return UsageError("image", "unknown command \"" + cmd + "\"");
   }
-  if ((cmd == "pull" || cmd == "inspect" || cmd == "rootfs") &&
-      pos.size() != 1) {
+  if ((cmd == "pull" || cmd == "inspect" || cmd == "rootfs") && pos.size() != 1) {
     return UsageError("image", cmd + " takes exactly one argument");
   }
   if (cmd == "pull") {
@@ -146,7 +145,8 @@ int RunImage(const Args& args) {
     if (tty) {
       opts.on_progress = [](const img::PullProgress& p) {
         std::fprintf(stderr, "\r%s: %s / %s%s", Short(p.digest).c_str(), HumanSize(p.done).c_str(),
-                     p.total >= 0 ? HumanSize(p.total).c_str() : "?", p.finished ? " done\n" : "   ");
+                     p.total >= 0 ? HumanSize(p.total).c_str() : "?",
+                     p.finished ? " done\n" : "   ");
         std::fflush(stderr);
       };
     }
@@ -159,7 +159,8 @@ int RunImage(const Args& args) {
     if (pos.size() > 1) return UsageError("image", "import takes at most one file");
     // Without a file: the air-gapped drop directory, as the agent does at start.
     Result<std::vector<img::ImageRecord>> r =
-        pos.empty() ? st.ImportDirectory(data_dir + "/agent/images", opts) : st.Import(pos[0], opts);
+        pos.empty() ? st.ImportDirectory(data_dir + "/agent/images", opts)
+                    : st.Import(pos[0], opts);
     if (!r) return Fail(cmd, r.error());
     for (const img::ImageRecord& i : *r) {
       std::printf("%s %s\n", i.name.c_str(), i.manifest_digest.c_str());
@@ -207,8 +208,8 @@ int RunImage(const Args& args) {
     o["size"] = r->size;
     boost::json::array layers;
     for (const img::Descriptor& d : r->layers) {
-      layers.push_back(boost::json::object{{"mediaType", d.media_type}, {"digest", d.digest},
-                                           {"size", d.size}});
+      layers.push_back(
+          boost::json::object{{"mediaType", d.media_type}, {"digest", d.digest}, {"size", d.size}});
     }
     o["layers"] = layers;
     if (Result<boost::json::value> c = ParseJson(*config); c) o["config"] = *c;

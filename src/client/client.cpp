@@ -44,50 +44,88 @@ std::string_view WatchEventTypeName(WatchEventType type) {
 
 int HttpCodeOf(Code code) {
   switch (code) {
-    case Code::kOk: return 200;
-    case Code::kNotFound: return 404;
-    case Code::kAlreadyExists: return 409;
-    case Code::kConflict: return 409;
-    case Code::kInvalid: return 422;
-    case Code::kBadRequest: return 400;
-    case Code::kUnauthorized: return 401;
-    case Code::kForbidden: return 403;
-    case Code::kMethodNotAllowed: return 405;
-    case Code::kNotAcceptable: return 406;
-    case Code::kUnsupportedMedia: return 415;
-    case Code::kExpired: return 410;
-    case Code::kGone: return 410;
-    case Code::kTooManyRequests: return 429;
-    case Code::kTimeout: return 504;
-    case Code::kUnavailable: return 503;
-    case Code::kResourceExhausted: return 403;
-    case Code::kCancelled: return 499;
-    case Code::kInternal: return 500;
+    case Code::kOk:
+      return 200;
+    case Code::kNotFound:
+      return 404;
+    case Code::kAlreadyExists:
+      return 409;
+    case Code::kConflict:
+      return 409;
+    case Code::kInvalid:
+      return 422;
+    case Code::kBadRequest:
+      return 400;
+    case Code::kUnauthorized:
+      return 401;
+    case Code::kForbidden:
+      return 403;
+    case Code::kMethodNotAllowed:
+      return 405;
+    case Code::kNotAcceptable:
+      return 406;
+    case Code::kUnsupportedMedia:
+      return 415;
+    case Code::kExpired:
+      return 410;
+    case Code::kGone:
+      return 410;
+    case Code::kTooManyRequests:
+      return 429;
+    case Code::kTimeout:
+      return 504;
+    case Code::kUnavailable:
+      return 503;
+    case Code::kResourceExhausted:
+      return 403;
+    case Code::kCancelled:
+      return 499;
+    case Code::kInternal:
+      return 500;
   }
   return 500;
 }
 
 std::string_view ReasonOf(Code code) {
   switch (code) {
-    case Code::kOk: return "";
-    case Code::kNotFound: return "NotFound";
-    case Code::kAlreadyExists: return "AlreadyExists";
-    case Code::kConflict: return "Conflict";
-    case Code::kInvalid: return "Invalid";
-    case Code::kBadRequest: return "BadRequest";
-    case Code::kUnauthorized: return "Unauthorized";
-    case Code::kForbidden: return "Forbidden";
-    case Code::kMethodNotAllowed: return "MethodNotAllowed";
-    case Code::kNotAcceptable: return "NotAcceptable";
-    case Code::kUnsupportedMedia: return "UnsupportedMediaType";
-    case Code::kExpired: return "Expired";
-    case Code::kGone: return "Gone";
-    case Code::kTooManyRequests: return "TooManyRequests";
-    case Code::kTimeout: return "Timeout";
-    case Code::kUnavailable: return "ServiceUnavailable";
-    case Code::kResourceExhausted: return "Forbidden";
-    case Code::kCancelled: return "Cancelled";
-    case Code::kInternal: return "InternalError";
+    case Code::kOk:
+      return "";
+    case Code::kNotFound:
+      return "NotFound";
+    case Code::kAlreadyExists:
+      return "AlreadyExists";
+    case Code::kConflict:
+      return "Conflict";
+    case Code::kInvalid:
+      return "Invalid";
+    case Code::kBadRequest:
+      return "BadRequest";
+    case Code::kUnauthorized:
+      return "Unauthorized";
+    case Code::kForbidden:
+      return "Forbidden";
+    case Code::kMethodNotAllowed:
+      return "MethodNotAllowed";
+    case Code::kNotAcceptable:
+      return "NotAcceptable";
+    case Code::kUnsupportedMedia:
+      return "UnsupportedMediaType";
+    case Code::kExpired:
+      return "Expired";
+    case Code::kGone:
+      return "Gone";
+    case Code::kTooManyRequests:
+      return "TooManyRequests";
+    case Code::kTimeout:
+      return "Timeout";
+    case Code::kUnavailable:
+      return "ServiceUnavailable";
+    case Code::kResourceExhausted:
+      return "Forbidden";
+    case Code::kCancelled:
+      return "Cancelled";
+    case Code::kInternal:
+      return "InternalError";
   }
   return "InternalError";
 }
@@ -122,20 +160,34 @@ std::optional<Code> CodeFromReason(std::string_view reason) {
 
 Code CodeFromHttp(int status) {
   switch (status) {
-    case 400: return Code::kBadRequest;
-    case 401: return Code::kUnauthorized;
-    case 403: return Code::kForbidden;
-    case 404: return Code::kNotFound;
-    case 405: return Code::kMethodNotAllowed;
-    case 406: return Code::kNotAcceptable;
-    case 409: return Code::kConflict;
-    case 410: return Code::kExpired;
-    case 415: return Code::kUnsupportedMedia;
-    case 422: return Code::kInvalid;
-    case 429: return Code::kTooManyRequests;
-    case 503: return Code::kUnavailable;
-    case 504: return Code::kTimeout;
-    default: return Code::kInternal;
+    case 400:
+      return Code::kBadRequest;
+    case 401:
+      return Code::kUnauthorized;
+    case 403:
+      return Code::kForbidden;
+    case 404:
+      return Code::kNotFound;
+    case 405:
+      return Code::kMethodNotAllowed;
+    case 406:
+      return Code::kNotAcceptable;
+    case 409:
+      return Code::kConflict;
+    case 410:
+      return Code::kExpired;
+    case 415:
+      return Code::kUnsupportedMedia;
+    case 422:
+      return Code::kInvalid;
+    case 429:
+      return Code::kTooManyRequests;
+    case 503:
+      return Code::kUnavailable;
+    case 504:
+      return Code::kTimeout;
+    default:
+      return Code::kInternal;
   }
 }
 
@@ -182,7 +234,8 @@ std::pair<std::string, std::string> SplitObjectKey(std::string_view key) {
   return {std::string(key.substr(0, slash)), std::string(key.substr(slash + 1))};
 }
 
-boost::asio::awaitable<Result<json::object>> Client::Create(Resource resource, json::object object) {
+boost::asio::awaitable<Result<json::object>> Client::Create(Resource resource,
+                                                            json::object object) {
   // Temporaries of class type as coroutine arguments inside co_await are destroyed twice by
   // GCC 12: always pass named values.
   WriteOptions options;
@@ -190,7 +243,8 @@ boost::asio::awaitable<Result<json::object>> Client::Create(Resource resource, j
   co_return result;
 }
 
-boost::asio::awaitable<Result<json::object>> Client::Update(Resource resource, json::object object) {
+boost::asio::awaitable<Result<json::object>> Client::Update(Resource resource,
+                                                            json::object object) {
   WriteOptions options;
   std::string subresource;
   auto result = co_await Update(std::move(resource), std::move(object), std::move(subresource),

@@ -11,8 +11,8 @@
   if (!tmp.has_value()) co_return std::move(tmp).error();       \
   lhs = std::move(tmp).value()
 
-#define MINI8S_CLIENT_CO_RETURN_IF_ERROR(expr)                       \
-  do {                                                               \
-    ::mini8s::Status mini8s_client_co_status_ = (expr);              \
+#define MINI8S_CLIENT_CO_RETURN_IF_ERROR(expr)                              \
+  do {                                                                      \
+    ::mini8s::Status mini8s_client_co_status_ = (expr);                     \
     if (!mini8s_client_co_status_.ok()) co_return mini8s_client_co_status_; \
   } while (0)

@@ -111,9 +111,12 @@ struct WatchState {
         if (now) Push({WatchEventType::kAdded, *ev.object});
         break;
       case WatchEventType::kModified:
-        if (now && before) Push({WatchEventType::kModified, *ev.object});
-        else if (now) Push({WatchEventType::kAdded, *ev.object});
-        else if (before) Push({WatchEventType::kDeleted, *ev.object});
+        if (now && before)
+          Push({WatchEventType::kModified, *ev.object});
+        else if (now)
+          Push({WatchEventType::kAdded, *ev.object});
+        else if (before)
+          Push({WatchEventType::kDeleted, *ev.object});
         break;
       case WatchEventType::kDeleted:
         if (now || before) Push({WatchEventType::kDeleted, *ev.object});
@@ -225,8 +228,8 @@ struct FakeClient::Impl {
   std::string Now() const { return FormatRfc3339(options.clock->Now()); }
 
   // Stores `obj` (already validated) under `key` as a new version and emits the event.
-  ObjectPtr Commit(const Resource& r, const std::string& key, json::object obj,
-                   WatchEventType type, ObjectPtr prev) {
+  ObjectPtr Commit(const Resource& r, const std::string& key, json::object obj, WatchEventType type,
+                   ObjectPtr prev) {
     ++rv;
     api::SetResourceVersion(obj, std::to_string(rv));
     auto ptr = std::make_shared<const json::object>(std::move(obj));
@@ -241,8 +244,7 @@ struct FakeClient::Impl {
 
   // The shared tail of Update and Patch: `updated` replaces `existing`.
   Result<json::object> Replace(const Resource& r, const std::string& key, const ObjectPtr& existing,
-                               json::object updated, const std::string& subresource,
-                               bool dry_run) {
+                               json::object updated, const std::string& subresource, bool dry_run) {
     std::string_view name = api::Name(*existing);
     std::string_view want_rv = api::ResourceVersion(updated);
     if (!want_rv.empty() && want_rv != api::ResourceVersion(*existing)) {
@@ -278,8 +280,8 @@ struct FakeClient::Impl {
       }
       const json::value* old_spec = existing->if_contains("spec");
       const json::value* new_spec = next.if_contains("spec");
-      bool spec_changed = (old_spec == nullptr) != (new_spec == nullptr) ||
-                          (old_spec && *old_spec != *new_spec);
+      bool spec_changed =
+          (old_spec == nullptr) != (new_spec == nullptr) || (old_spec && *old_spec != *new_spec);
       if (spec_changed) api::SetGeneration(next, api::Generation(*existing) + 1);
     }
     if (!r.kind.empty()) {

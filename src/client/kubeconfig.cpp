@@ -71,14 +71,16 @@ std::string ResolvePath(std::string_view base_dir, const std::string& path) {
 Result<std::string> Str(const json::object& obj, std::string_view key, const std::string& where) {
   const json::value* v = obj.if_contains(key);
   if (v == nullptr || v->is_null()) return std::string();
-  if (!v->is_string()) return Status::Invalid(where + "." + std::string(key) + ": expected a string");
+  if (!v->is_string())
+    return Status::Invalid(where + "." + std::string(key) + ": expected a string");
   return std::string(v->as_string());
 }
 
 Result<bool> Bool(const json::object& obj, std::string_view key, const std::string& where) {
   const json::value* v = obj.if_contains(key);
   if (v == nullptr || v->is_null()) return false;
-  if (!v->is_bool()) return Status::Invalid(where + "." + std::string(key) + ": expected a boolean");
+  if (!v->is_bool())
+    return Status::Invalid(where + "." + std::string(key) + ": expected a boolean");
   return v->as_bool();
 }
 
@@ -124,7 +126,8 @@ Result<Kubeconfig> Kubeconfig::Parse(std::string_view yaml, std::string_view sou
   auto parsed = ParseYaml(yaml);
   std::string src(source);
   if (!parsed.has_value()) {
-    return Status::Invalid("error loading config file \"" + src + "\": " + parsed.error().message());
+    return Status::Invalid("error loading config file \"" + src +
+                           "\": " + parsed.error().message());
   }
   Kubeconfig cfg;
   if (parsed->is_null()) return cfg;  // an empty file is an empty config, as kubectl treats it
@@ -262,7 +265,8 @@ Result<Kubeconfig> LoadKubeconfig(const KubeconfigSources& sources) {
   if (!any) {
     return Status::NotFound(
         "no configuration has been provided: set --kubeconfig or $KUBECONFIG, or create "
-        "~/.kube/config (a mini8s server writes " + sources.system_path + ")");
+        "~/.kube/config (a mini8s server writes " +
+        sources.system_path + ")");
   }
   return merged;
 }
@@ -276,12 +280,12 @@ Result<RestConfig> ResolveRestConfig(const Kubeconfig& config, std::string_view 
   if (ctx == nullptr) return Status::Invalid("context \"" + name + "\" does not exist");
   const KubeCluster* cluster = config.FindCluster(ctx->cluster);
   if (cluster == nullptr) {
-    return Status::Invalid("invalid configuration: cluster \"" + ctx->cluster +
-                           "\" of context \"" + name + "\" was not found");
+    return Status::Invalid("invalid configuration: cluster \"" + ctx->cluster + "\" of context \"" +
+                           name + "\" was not found");
   }
   if (cluster->server.empty()) {
-    return Status::Invalid("invalid configuration: no server found for cluster \"" +
-                           cluster->name + "\"");
+    return Status::Invalid("invalid configuration: no server found for cluster \"" + cluster->name +
+                           "\"");
   }
   RestConfig rc;
   rc.server = cluster->server;

@@ -173,8 +173,8 @@ asio::awaitable<Result<std::string>> RestClient::Do(Request request) {
         char* end = nullptr;
         long secs = std::strtol(ra->c_str(), &end, 10);
         if (end != ra->c_str() && secs >= 0) {
-          wait = std::min<std::chrono::milliseconds>(std::chrono::seconds(secs),
-                                                     options_.max_backoff);
+          wait =
+              std::min<std::chrono::milliseconds>(std::chrono::seconds(secs), options_.max_backoff);
         }
       }
     } else {

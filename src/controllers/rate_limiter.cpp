@@ -55,8 +55,8 @@ int MaxOfRateLimiter::NumRequeues(const std::string& key) const {
 
 std::unique_ptr<RateLimiter> DefaultControllerRateLimiter(const Clock& clock) {
   std::vector<std::unique_ptr<RateLimiter>> limiters;
-  limiters.push_back(std::make_unique<ExponentialFailureRateLimiter>(
-      std::chrono::milliseconds(5), std::chrono::seconds(1000)));
+  limiters.push_back(std::make_unique<ExponentialFailureRateLimiter>(std::chrono::milliseconds(5),
+                                                                     std::chrono::seconds(1000)));
   limiters.push_back(std::make_unique<BucketRateLimiter>(10.0, 100, clock));
   return std::make_unique<MaxOfRateLimiter>(std::move(limiters));
 }

@@ -36,7 +36,7 @@ WorkQueue::~WorkQueue() {
 
 void WorkQueue::Add(const std::string& key) {
   if (shutting_down_) return;
-  if (!dirty_.insert(key).second) return;  // already queued (or re-queued after processing)
+  if (!dirty_.insert(key).second) return;   // already queued (or re-queued after processing)
   if (processing_.count(key) != 0) return;  // Done will queue it
   queue_.push_back(key);
   impl_->signal.cancel_one();
@@ -48,7 +48,8 @@ void WorkQueue::AddAfter(const std::string& key, std::chrono::nanoseconds delay)
     Add(key);
     return;
   }
-  auto deadline = clock_.Monotonic() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay);
+  auto deadline =
+      clock_.Monotonic() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay);
   auto it = waiting_.find(key);
   if (it != waiting_.end()) {
     if (it->second <= deadline) return;  // the earlier deadline wins (delaying_queue.go)

@@ -391,9 +391,14 @@ class ResponseStreamImpl final : public ResponseStream {
         }
         co_return std::string();
       }
-      std::string out(max_bytes, '\0');
-      parser_.get().body().data = out.data();
-      parser_.get().body().size = out.size();
+      // One uninitialized scratch buffer per stream: a fresh zero-filled string of max_bytes
+      // per read cost a third of an image pull's CPU time.
+      if (scratch_size_ < max_bytes) {
+        scratch_.reset(new char[max_bytes]);
+        scratch_size_ = max_bytes;
+      }
+      parser_.get().body().data = scratch_.get();
+      parser_.get().body().size = max_bytes;
       parser_.get().body().more = true;
       if (read_timeout_.count() > 0) {
         conn_->Lowest().expires_after(read_timeout_);
@@ -407,7 +412,7 @@ class ResponseStreamImpl final : public ResponseStream {
         conn_.reset();
         co_return FromError(ec, "read response body");
       }
-      out.resize(max_bytes - parser_.get().body().size);
+      std::string out(scratch_.get(), max_bytes - parser_.get().body().size);
       if (!out.empty()) co_return out;
     }
   }
@@ -420,6 +425,8 @@ class ResponseStreamImpl final : public ResponseStream {
   std::string reason_;
   Headers headers_;
   std::string pending_;
+  std::unique_ptr<char[]> scratch_;
+  std::size_t scratch_size_ = 0;
   bool done_ = false;
   std::chrono::milliseconds read_timeout_{0};
 };

@@ -2,6 +2,7 @@
 #include "mini8s/server/api_server.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 
 #include <boost/asio/post.hpp>
@@ -24,11 +25,6 @@ std::vector<std::string> SplitPath(std::string_view path) {
     i = j;
   }
   return out;
-}
-
-bool QueryTrue(const http::HttpRequest& req, std::string_view name) {
-  auto v = req.QueryParam(name);
-  return v && (*v == "true" || *v == "1");
 }
 
 // Parses the path into upstream's RequestInfo.
@@ -74,7 +70,7 @@ RequestInfo ParseRequestInfo(const http::HttpRequest& req) {
 
   const std::string& m = req.method;
   if (m == "GET" || m == "HEAD") {
-    if (info.watch_path || QueryTrue(req, "watch")) {
+    if (info.watch_path || QueryBool(req, "watch")) {
       info.verb = "watch";
     } else {
       info.verb = info.name.empty() ? "list" : "get";
@@ -271,6 +267,15 @@ std::optional<OutputFormat> NegotiateOutput(const http::HttpRequest& req) {
     if (inc == "Object") out.include_object = api::TableOptions::IncludeObject::kObject;
   }
   return out;
+}
+
+bool QueryBool(const http::HttpRequest& req, std::string_view name) {
+  auto v = req.QueryParam(name);
+  if (!v) return false;
+  std::string lower(*v);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower != "0" && lower != "false";
 }
 
 namespace {

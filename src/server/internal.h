@@ -47,6 +47,11 @@ struct OutputFormat {
 // nullopt when nothing in Accept can be served (406).
 std::optional<OutputFormat> NegotiateOutput(const http::HttpRequest& req);
 
+// A boolean query parameter (watch, allowWatchBookmarks, force) decoded as upstream does: absent,
+// "0" or "false" in any case is false, any other value is true ("True" from the Python client,
+// even an empty value).
+bool QueryBool(const http::HttpRequest& req, std::string_view name);
+
 // A response under construction: a status, a JSON body, extra headers.
 struct Reply {
   int status = 200;

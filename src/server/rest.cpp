@@ -834,7 +834,7 @@ static Reply Apply(ApiServer::Impl& impl, const http::HttpRequest& req, const Re
   }
   Status vm = api::ValidateFieldManager(manager);
   if (!vm.ok()) return FromStatus(vm);
-  bool force = req.QueryParam("force").value_or("") == "true";
+  bool force = QueryBool(req, "force");
   auto parsed = ParseYaml(req.body);
   if (!parsed.ok()) return BadRequestReply(parsed.error().message());
   if (!parsed->is_object()) return BadRequestReply("apply patch must be an object");

@@ -192,7 +192,7 @@ std::optional<Reply> ApiServer::Impl::Watch(const http::HttpRequest& req, const 
     if (r.ok()) session->fields = std::move(*r);
   }
   auto q = [&](std::string_view n) { return req.QueryParam(n).value_or(""); };
-  session->bookmarks = q("allowWatchBookmarks") == "true" || q("allowWatchBookmarks") == "1";
+  session->bookmarks = QueryBool(req, "allowWatchBookmarks");
   std::chrono::milliseconds timeout = opts.max_watch_timeout;
   if (std::string t = q("timeoutSeconds"); !t.empty()) {
     try {

@@ -11,7 +11,10 @@ for t in docker-registry skopeo umoci busybox python3; do
 done
 W=$(mktemp -d /tmp/mini8s-image-bench.XXXXXX)
 REG=
-cleanup() { [ -n "$REG" ] && kill "$REG" 2>/dev/null && wait "$REG" 2>/dev/null; rm -rf "$W"; }
+cleanup() {
+  if [ -n "$REG" ]; then kill "$REG" 2>/dev/null || true; wait "$REG" 2>/dev/null || true; fi
+  rm -rf "$W"
+}
 trap cleanup EXIT
 [ -n "${KEEP:-}" ] && trap - EXIT
 cd "$W"
@@ -53,7 +56,7 @@ for r in $(seq "$RUNS"); do
   T4+=("$(python3 -c "print($e-$s)")")
 done
 printf 'image: %.1f MiB unpacked, %d runs, best time\n' "$(python3 -c "print($SIZE/1048576)")" "$RUNS"
-printf '  %-44s %8s s\n' "mini8s image pull (download+verify+unpack)" "$(best "${T1[@]}")"
-printf '  %-44s %8s s\n' "skopeo copy -> oci dir (download only)" "$(best "${T2[@]}")"
-printf '  %-44s %8s s\n' "skopeo copy + umoci unpack" "$(best "${T3[@]}")"
-printf '  %-44s %8s s\n' "mini8s image import of that dir (verify+unpack)" "$(best "${T4[@]}")"
+printf '  %-48s %8s s\n' "mini8s image pull (download+verify+unpack)" "$(best "${T1[@]}")"
+printf '  %-48s %8s s\n' "skopeo copy -> oci dir (download only)" "$(best "${T2[@]}")"
+printf '  %-48s %8s s\n' "skopeo copy + umoci unpack" "$(best "${T3[@]}")"
+printf '  %-48s %8s s\n' "mini8s image import of that dir (verify+unpack)" "$(best "${T4[@]}")"

@@ -54,7 +54,7 @@ struct ListOptions {
   // List: "" = most recent (consistent read), "0" = any. Watch: start after this version
   // ("" or "0" = start with synthetic ADDED events for the current state).
   std::string resource_version;
-  bool allow_bookmarks = true;          // watch only
+  bool allow_bookmarks = true;             // watch only
   std::optional<int64_t> timeout_seconds;  // watch only: server-side timeout
 };
 
@@ -104,9 +104,9 @@ struct WatchEvent {
 class WatchStream {
  public:
   virtual ~WatchStream() = default;
-  // The next event; nullopt when the watch ended normally (server timeout, Stop, connection closed):
-  // the caller re-watches from the last resourceVersion it saw. kExpired when the start version is
-  // older than the server's window (HTTP 410 or an ERROR event with code 410): relist.
+  // The next event; nullopt when the watch ended normally (server timeout, Stop, connection
+  // closed): the caller re-watches from the last resourceVersion it saw. kExpired when the start
+  // version is older than the server's window (HTTP 410 or an ERROR event with code 410): relist.
   // Other ERROR events become their decoded Status.
   virtual boost::asio::awaitable<Result<std::optional<WatchEvent>>> Next() = 0;
   // Ends the watch; a pending or later Next returns nullopt. Idempotent.
@@ -133,12 +133,9 @@ class Client {
                                                                      boost::json::object object,
                                                                      std::string subresource,
                                                                      WriteOptions options) = 0;
-  virtual boost::asio::awaitable<Result<boost::json::object>> Patch(Resource resource,
-                                                                    std::string ns,
-                                                                    std::string name,
-                                                                    PatchType type,
-                                                                    std::string patch,
-                                                                    PatchOptions options) = 0;
+  virtual boost::asio::awaitable<Result<boost::json::object>> Patch(
+      Resource resource, std::string ns, std::string name, PatchType type, std::string patch,
+      PatchOptions options) = 0;
   // Returns the object as the delete left it: gone (its final state), or still present with a
   // deletionTimestamp while finalizers remain.
   virtual boost::asio::awaitable<Result<boost::json::object>> Delete(Resource resource,

@@ -32,7 +32,7 @@ struct KubeUser {
   std::string client_key;               // file path
   std::string client_key_data;          // decoded PEM
   std::string token;
-  std::string token_file;               // file path
+  std::string token_file;  // file path
 };
 
 struct KubeContext {

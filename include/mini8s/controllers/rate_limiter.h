@@ -75,6 +75,7 @@ class MaxOfRateLimiter final : public RateLimiter {
 
 // client-go's DefaultControllerRateLimiter: per-key 5 ms -> 1000 s exponential backoff, and an
 // overall 10 qps / 100 burst bucket.
-std::unique_ptr<RateLimiter> DefaultControllerRateLimiter(const Clock& clock = RealClock::Instance());
+std::unique_ptr<RateLimiter> DefaultControllerRateLimiter(
+    const Clock& clock = RealClock::Instance());
 
 }  // namespace mini8s::controllers

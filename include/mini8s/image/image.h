@@ -2,7 +2,8 @@
 // imports air-gapped archives (OCI layout, docker-archive), keeps blobs content-addressed and
 // unpacks every layer once into an overlayfs-ready snapshot directory.
 //
-// On-disk layout under the store root (the CLI uses <data-dir>/agent/images-store):
+// On-disk layout under the store root (the CLI uses <data-dir>/agent/image-store; air-gapped
+// drops are read from <data-dir>/agent/images):
 //   content/blobs/sha256/<hex>           verified blobs (written as <hex>.partial, renamed after
 //                                        the digest matched; a .partial left behind is resumed)
 //   snapshots/<chain-id hex>/fs          one unpacked layer (overlayfs whiteouts), shared by all

@@ -1,8 +1,8 @@
 // Docker reference grammar (distribution/reference) and digests.
-#include <openssl/evp.h>
-
 #include <cctype>
 #include <string>
+
+#include <openssl/evp.h>
 
 #include "mini8s/image/image.h"
 

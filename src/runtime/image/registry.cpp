@@ -2,7 +2,6 @@
 // anonymous/basic/bearer-token auth dance, manifest resolution with platform selection, and
 // digest-verified, resumable blob downloads.
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,12 +14,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <openssl/evp.h>
 
-#include "runtime/image/internal.h"
 #include "mini8s/common/json.h"
 #include "mini8s/common/logging.h"
 #include "mini8s/http/client.h"
 #include "mini8s/image/image.h"
+#include "runtime/image/internal.h"
 
 namespace mini8s::image {
 namespace {
@@ -98,6 +98,12 @@ Challenge ParseChallenge(std::string_view h) {
   return c;
 }
 
+std::string HostOf(const std::string& url) {
+  size_t s = url.find("://");
+  std::string rest = s == std::string::npos ? url : url.substr(s + 3);
+  return rest.substr(0, rest.find('/'));
+}
+
 // Runs one coroutine to completion on a private io_context.
 template <class T>
 Result<T> RunSync(asio::io_context& io, asio::awaitable<Result<T>> op) {
@@ -170,11 +176,14 @@ class Endpoint {
   // HTTP status of the answer (200: from the start, 206: ranged).
   Result<int> Download(const std::string& path, const std::string& scope, int64_t offset,
                        const std::function<Status(std::string_view, bool restart)>& sink) {
+    std::string url = base_ + path;
+    int redirects = 0;
     for (int attempt = 0; attempt < 2; ++attempt) {
       http::ClientRequest req;
-      req.url = base_ + path;
+      req.url = url;
       if (offset > 0) req.headers.Set("Range", "bytes=" + std::to_string(offset) + "-");
-      Authorize(req.headers);
+      // Credentials stay with the registry: redirects to storage hosts go without them.
+      if (HostOf(url) == HostOf(base_)) Authorize(req.headers);
       req.timeout = std::chrono::minutes(10);
       std::optional<Status> result;
       int status = 0;
@@ -196,7 +205,7 @@ class Endpoint {
             (*stream)->SetReadTimeout(std::chrono::seconds(60));
             bool first = true;
             while (true) {
-              auto chunk = co_await (*stream)->ReadSome(16 * 1024);
+              auto chunk = co_await (*stream)->ReadSome(64 * 1024);
               if (!chunk) {
                 result = chunk.error();
                 co_return;
@@ -223,8 +232,21 @@ class Endpoint {
       io_.run();
       if (!result) return Status::Internal("download did not complete");
       if (!result->ok()) return *result;
-      if (status == 401 && attempt == 0) {
+      if (status == 401 && attempt == 0 && HostOf(url) == HostOf(base_)) {
         MINI8S_RETURN_IF_ERROR(Authenticate(resp_headers, scope));
+        continue;
+      }
+      // The streaming client does not follow redirects itself; blob GETs are usually redirected.
+      if ((status == 301 || status == 302 || status == 303 || status == 307 || status == 308) &&
+          resp_headers.Has("Location")) {
+        if (++redirects > 10) return Status::Unavailable("too many redirects for " + path);
+        std::string loc = resp_headers.GetOr("Location");
+        if (loc.find("://") == std::string::npos) {
+          std::string origin = url.substr(0, url.find('/', url.find("://") + 3));
+          loc = loc.rfind('/', 0) == 0 ? origin + loc : origin + "/" + loc;
+        }
+        url = loc;
+        attempt = -1;  // a fresh host may challenge again
         continue;
       }
       return status;
@@ -301,18 +323,13 @@ std::vector<std::string> EndpointsFor(const std::string& domain, const Registrie
   };
   add(domain);
   add("*");
-  std::string def = "https://" + (domain == "docker.io" ? std::string("registry-1.docker.io") : domain);
+  std::string def =
+      "https://" + (domain == "docker.io" ? std::string("registry-1.docker.io") : domain);
   if (std::find(out.begin(), out.end(), def) == out.end() &&
       std::find(out.begin(), out.end(), "http://" + def.substr(8)) == out.end()) {
     out.push_back(def);
   }
   return out;
-}
-
-std::string HostOf(const std::string& url) {
-  size_t s = url.find("://");
-  std::string rest = s == std::string::npos ? url : url.substr(s + 3);
-  return rest.substr(0, rest.find('/'));
 }
 
 }  // namespace
@@ -336,11 +353,13 @@ Result<ImageRecord> Store::Pull(std::string_view ref_text, const PullOptions& op
     std::string repo = "/v2/" + ref.path;
 
     // Manifest (or index) by digest when given, else by tag.
-    auto fetch_manifest = [&](const std::string& what, const std::string& want_digest)
-        -> Result<std::pair<std::string, std::string>> {
+    auto fetch_manifest =
+        [&](const std::string& what,
+            const std::string& want_digest) -> Result<std::pair<std::string, std::string>> {
       http::Headers h;
       h.Set("Accept", kManifestAccept);
-      MINI8S_ASSIGN_OR_RETURN(http::ClientResponse resp, e.Send(repo + "/manifests/" + what, h, scope));
+      MINI8S_ASSIGN_OR_RETURN(http::ClientResponse resp,
+                              e.Send(repo + "/manifests/" + what, h, scope));
       if (resp.status == 404) {
         return Status::NotFound("image " + ref.String() + " not found on " + base);
       }
@@ -348,8 +367,8 @@ Result<ImageRecord> Store::Pull(std::string_view ref_text, const PullOptions& op
         return Status::Unauthorized("registry " + base + " refused access to " + ref.path);
       }
       if (resp.status != 200) {
-        return Status::Unavailable("registry " + base + " answered " +
-                                   std::to_string(resp.status) + " for manifest " + what);
+        return Status::Unavailable("registry " + base + " answered " + std::to_string(resp.status) +
+                                   " for manifest " + what);
       }
       std::string got = DigestOf(resp.body);
       if (!want_digest.empty() && got != want_digest) {
@@ -414,10 +433,12 @@ Result<ImageRecord> Store::Pull(std::string_view ref_text, const PullOptions& op
                      JsonGetInt(*doc, "config.size").value_or(-1)});
     if (const json::array* ls = JsonGetArray(*doc, "layers")) {
       for (const json::value& l : *ls) {
-        blobs.push_back({Str(l, "mediaType"), Str(l, "digest"), JsonGetInt(l, "size").value_or(-1)});
+        blobs.push_back(
+            {Str(l, "mediaType"), Str(l, "digest"), JsonGetInt(l, "size").value_or(-1)});
       }
     } else {
-      return Status::Invalid("manifest of " + ref.String() + " has no layers (schema 1 manifests "
+      return Status::Invalid("manifest of " + ref.String() +
+                             " has no layers (schema 1 manifests "
                              "are not supported)");
     }
     for (const Descriptor& b : blobs) {
@@ -489,8 +510,8 @@ Result<ImageRecord> Store::Pull(std::string_view ref_text, const PullOptions& op
       }
       if (got != b.digest || (b.size >= 0 && done != b.size)) {
         fs::remove(partial, ec);
-        return Status::Invalid("digest mismatch for blob " + b.digest + " from " + base +
-                               ": got " + got + " (" + std::to_string(done) + " bytes)");
+        return Status::Invalid("digest mismatch for blob " + b.digest + " from " + base + ": got " +
+                               got + " (" + std::to_string(done) + " bytes)");
       }
       if (std::rename(partial.c_str(), final_path.c_str()) != 0) {
         return Status::FromErrno(errno, "rename", final_path);

@@ -14,10 +14,10 @@
 #include <boost/json.hpp>
 #include <yaml-cpp/yaml.h>
 
-#include "runtime/image/internal.h"
 #include "mini8s/common/json.h"
 #include "mini8s/common/logging.h"
 #include "mini8s/image/image.h"
+#include "runtime/image/internal.h"
 
 namespace mini8s::image {
 
@@ -71,8 +71,8 @@ std::string Hex(std::string_view digest) {
 json::value RecordToJson(const ImageRecord& r) {
   json::array layers;
   for (const Descriptor& d : r.layers) {
-    layers.push_back(json::object{{"mediaType", d.media_type}, {"digest", d.digest},
-                                  {"size", d.size}});
+    layers.push_back(
+        json::object{{"mediaType", d.media_type}, {"digest", d.digest}, {"size", d.size}});
   }
   json::array diff_ids(r.diff_ids.begin(), r.diff_ids.end());
   json::array chain_ids(r.chain_ids.begin(), r.chain_ids.end());
@@ -110,7 +110,8 @@ ImageRecord RecordFromJson(const json::value& v) {
   r.config_digest = Str(v, "configDigest");
   if (const json::array* a = JsonGetArray(v, "layers")) {
     for (const json::value& l : *a) {
-      r.layers.push_back({Str(l, "mediaType"), Str(l, "digest"), JsonGetInt(l, "size").value_or(0)});
+      r.layers.push_back(
+          {Str(l, "mediaType"), Str(l, "digest"), JsonGetInt(l, "size").value_or(0)});
     }
   }
   r.diff_ids = StrList(v, "diffIds");
@@ -278,8 +279,8 @@ Status Store::Unpack(ImageRecord& r) {
   for (size_t i = 0; i < r.layers.size(); ++i) {
     std::string snap = root_ + "/snapshots/" + Hex(r.chain_ids[i]);
     if (fs::exists(snap + "/fs")) continue;  // unpacked once, shared by every image
-    std::string tmp = root_ + "/tmp/unpack-" + Hex(r.chain_ids[i]).substr(0, 16) + "-" +
-                      std::to_string(getpid());
+    std::string tmp =
+        root_ + "/tmp/unpack-" + Hex(r.chain_ids[i]).substr(0, 16) + "-" + std::to_string(getpid());
     std::error_code ec;
     fs::remove_all(tmp, ec);
     MINI8S_RETURN_IF_ERROR(MkdirAll(tmp + "/fs"));
@@ -417,8 +418,8 @@ Result<std::vector<ImageRecord>> Store::Import(const std::string& path,
   };
   if (!fs::is_directory(path)) {
     if (!fs::exists(path)) return Status::NotFound("import: " + path + " does not exist");
-    tmp = root_ + "/tmp/import-" + std::to_string(getpid()) + "-" +
-          Hex(DigestOf(path)).substr(0, 8);
+    tmp =
+        root_ + "/tmp/import-" + std::to_string(getpid()) + "-" + Hex(DigestOf(path)).substr(0, 8);
     fs::remove_all(tmp, ec);
     MINI8S_RETURN_IF_ERROR(MkdirAll(tmp));
     if (Status s = ExtractArchive(path, tmp); !s.ok()) {
@@ -436,13 +437,15 @@ Result<std::vector<ImageRecord>> Store::Import(const std::string& path,
     Result<json::value> index = text ? ParseJson(*text) : Result<json::value>(text.error());
     const json::array* ms = index ? JsonGetArray(*index, "manifests") : nullptr;
     if (ms == nullptr) status = Status::Invalid("import: index.json has no manifests");
-    std::string want_arch = options.architecture.empty() ? HostArchitecture() : options.architecture;
+    std::string want_arch =
+        options.architecture.empty() ? HostArchitecture() : options.architecture;
     for (size_t i = 0; status.ok() && ms != nullptr && i < ms->size(); ++i) {
       const json::value& desc = (*ms)[i];
       std::string digest = Str(desc, "digest");
       std::string name;
       if (const json::object* ann = JsonGetObject(desc, "annotations")) {
-        if (auto it = ann->find("io.containerd.image.name"); it != ann->end() && it->value().is_string()) {
+        if (auto it = ann->find("io.containerd.image.name");
+            it != ann->end() && it->value().is_string()) {
           name = std::string(it->value().as_string());
         } else if (auto it2 = ann->find("org.opencontainers.image.ref.name");
                    it2 != ann->end() && it2->value().is_string()) {

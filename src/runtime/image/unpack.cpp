@@ -1,10 +1,7 @@
 // Layer unpacking with libarchive. Two readers are chained so one pass both hashes the
 // uncompressed tar (the diff ID) and extracts it: the outer reader only decompresses (raw format,
 // any filter), the inner one parses tar from the outer's output.
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -14,6 +11,10 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/evp.h>
 
 #include "mini8s/image/image.h"
 
@@ -121,8 +122,8 @@ Result<std::string> UnpackLayer(const std::string& blob_path, const std::string&
   archive_read_support_format_tar(in.get());
   archive_read_support_format_gnutar(in.get());
   if (archive_read_open(in.get(), &chain, nullptr, ChainRead, nullptr) != ARCHIVE_OK) {
-    return Status::Invalid("layer " + blob_path + " is not a tar archive: " +
-                           archive_error_string(in.get()));
+    return Status::Invalid("layer " + blob_path +
+                           " is not a tar archive: " + archive_error_string(in.get()));
   }
   std::unique_ptr<archive, WriteFree> out(archive_write_disk_new());
   archive_write_disk_set_options(
@@ -141,8 +142,7 @@ Result<std::string> UnpackLayer(const std::string& blob_path, const std::string&
     const char* name_c = archive_entry_pathname(entry);
     std::optional<std::string> rel = CleanPath(name_c ? name_c : "");
     if (!rel) {
-      return Status::Invalid("layer " + blob_path + ": entry \"" + name_c +
-                             "\" escapes the root");
+      return Status::Invalid("layer " + blob_path + ": entry \"" + name_c + "\" escapes the root");
     }
     std::string base = fs::path(*rel).filename().string();
     std::string parent = fs::path(*rel).parent_path().string();
@@ -225,8 +225,8 @@ Status ExtractArchive(const std::string& path, const std::string& dest_in) {
     return Status::Invalid(path + ": " + archive_error_string(in.get()));
   }
   std::unique_ptr<archive, WriteFree> out(archive_write_disk_new());
-  archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                                ARCHIVE_EXTRACT_SECURE_SYMLINKS);
+  archive_write_disk_set_options(out.get(),
+                                 ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS);
   while (true) {
     archive_entry* entry = nullptr;
     int r = archive_read_next_header(in.get(), &entry);

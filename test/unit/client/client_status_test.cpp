@@ -1,6 +1,5 @@
-#include <catch2/catch.hpp>
-
 #include <boost/json.hpp>
+#include <catch2/catch.hpp>
 
 #include "mini8s/client/client.h"
 
@@ -9,8 +8,7 @@ namespace {
 
 TEST_CASE("Status decoding: a metav1.Status body decodes to its reason's code and message",
           "[client][unit]") {
-  Status s = StatusFromResponse(
-      404, R"({"kind":"Status","apiVersion":"v1","status":"Failure",
+  Status s = StatusFromResponse(404, R"({"kind":"Status","apiVersion":"v1","status":"Failure",
                "message":"pods \"web\" not found","reason":"NotFound","code":404})");
   CHECK(s.code() == Code::kNotFound);
   CHECK(s.message() == "pods \"web\" not found");
@@ -30,7 +28,8 @@ TEST_CASE("Status decoding: a 410 Gone status is the relist signal kExpired", "[
         Code::kExpired);
 }
 
-TEST_CASE("Status decoding: a non-Status error body falls back to the HTTP code", "[client][unit]") {
+TEST_CASE("Status decoding: a non-Status error body falls back to the HTTP code",
+          "[client][unit]") {
   Status s = StatusFromResponse(503, "upstream down");
   CHECK(s.code() == Code::kUnavailable);
   CHECK(s.message().find("503") != std::string::npos);
@@ -39,8 +38,8 @@ TEST_CASE("Status decoding: a non-Status error body falls back to the HTTP code"
 }
 
 TEST_CASE("Status decoding: HttpCodeOf and ReasonOf invert the decoding", "[client][unit]") {
-  for (Code c : {Code::kNotFound, Code::kConflict, Code::kInvalid, Code::kForbidden,
-                 Code::kExpired, Code::kUnauthorized, Code::kBadRequest}) {
+  for (Code c : {Code::kNotFound, Code::kConflict, Code::kInvalid, Code::kForbidden, Code::kExpired,
+                 Code::kUnauthorized, Code::kBadRequest}) {
     std::string body = std::string(R"({"kind":"Status","reason":")") + std::string(ReasonOf(c)) +
                        R"(","message":"m"})";
     CHECK(StatusFromResponse(HttpCodeOf(c), body).code() == c);

@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "mini8s/client/fake_client.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
+#include <catch2/catch.hpp>
 
 #include "mini8s/api/object.h"
-#include "mini8s/client/fake_client.h"
 #include "testutil/fake_clock.h"
 #include "unit/client/co_test_util.h"
 
@@ -29,8 +29,7 @@ struct Fixture {
   FakeClient client{io.get_executor(), FakeClientOptions{1000, &clock}};
 };
 
-TEST_CASE("FakeClient: create stamps server fields and get returns the object",
-          "[client][unit]") {
+TEST_CASE("FakeClient: create stamps server fields and get returns the object", "[client][unit]") {
   Fixture f;
   auto created = RunCo(f.io, f.client.Create(kPods, Pod("ns1", "a")));
   REQUIRE(created.has_value());
@@ -74,8 +73,7 @@ TEST_CASE("FakeClient: rejects duplicate names and stale updates", "[client][uni
   CHECK(conflict.error().message().find("the object has been modified") != std::string::npos);
 }
 
-TEST_CASE("FakeClient: generateName, generation and the status subresource",
-          "[client][unit]") {
+TEST_CASE("FakeClient: generateName, generation and the status subresource", "[client][unit]") {
   Fixture f;
   json::object p = Pod("ns1", "");
   api::MutableMetadata(p).erase("name");
@@ -156,9 +154,9 @@ TEST_CASE("FakeClient: patches and deletes with finalizers", "[client][unit]") {
   REQUIRE(merged.has_value());
   CHECK(api::Label(*merged, "k") == std::optional<std::string_view>("v"));
 
-  auto jp = RunCo(f.io, f.client.Patch(kPods, "ns1", "a", PatchType::kJson,
-                                       R"([{"op":"replace","path":"/metadata/labels/k","value":"w"}])",
-                                       {}));
+  auto jp = RunCo(
+      f.io, f.client.Patch(kPods, "ns1", "a", PatchType::kJson,
+                           R"([{"op":"replace","path":"/metadata/labels/k","value":"w"}])", {}));
   REQUIRE(jp.has_value());
   CHECK(api::Label(*jp, "k") == std::optional<std::string_view>("w"));
 
@@ -197,8 +195,7 @@ std::optional<WatchEvent> NextEvent(Fixture& f, WatchStream& w) {
   return *r;
 }
 
-TEST_CASE("FakeClient: watch replays from a version and streams live events",
-          "[client][unit]") {
+TEST_CASE("FakeClient: watch replays from a version and streams live events", "[client][unit]") {
   Fixture f;
   REQUIRE(RunCo(f.io, f.client.Create(kPods, Pod("ns1", "a"))).has_value());  // rv 1
   REQUIRE(RunCo(f.io, f.client.Create(kPods, Pod("ns1", "b"))).has_value());  // rv 2

@@ -1,4 +1,4 @@
-#include <catch2/catch.hpp>
+#include "mini8s/client/informer.h"
 
 #include <string>
 #include <vector>
@@ -6,10 +6,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
+#include <catch2/catch.hpp>
 
 #include "mini8s/api/object.h"
 #include "mini8s/client/fake_client.h"
-#include "mini8s/client/informer.h"
 #include "unit/client/co_test_util.h"
 
 namespace mini8s::client {
@@ -28,9 +28,11 @@ json::object Pod(std::string ns, std::string name, std::string node = "",
                        .as_object();
   if (!node.empty()) p["spec"].as_object()["nodeName"] = node;
   if (!owner_uid.empty()) {
-    api::MutableMetadata(p)["ownerReferences"] = json::array{json::object{
-        {"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", "rs"}, {"uid", owner_uid},
-        {"controller", true}}};
+    api::MutableMetadata(p)["ownerReferences"] = json::array{json::object{{"apiVersion", "apps/v1"},
+                                                                          {"kind", "ReplicaSet"},
+                                                                          {"name", "rs"},
+                                                                          {"uid", owner_uid},
+                                                                          {"controller", true}}};
   }
   return p;
 }
@@ -55,7 +57,9 @@ struct Fixture {
     };
     return h;
   }
-  void Create(json::object o) { REQUIRE(RunCo(io2, client.Create(kPods, std::move(o))).has_value()); }
+  void Create(json::object o) {
+    REQUIRE(RunCo(io2, client.Create(kPods, std::move(o))).has_value());
+  }
   void Start(Informer& inf) {
     boost::asio::co_spawn(io, inf.Run(), testutil::Rethrow);
     Poll(io);
@@ -126,15 +130,15 @@ TEST_CASE("Informer: relists on Expired and reconciles the gap", "[client][unit]
   f.client.CloseWatches();
   auto b = *RunCo(f.io2, f.client.Get(kPods, "ns1", "b"));
   api::SetLabel(b, "v", "2");
-  REQUIRE(RunCo(f.io2, f.client.Update(kPods, b)).has_value());                // rv 4
-  REQUIRE(RunCo(f.io2, f.client.Delete(kPods, "ns1", "c")).has_value());       // rv 5
-  f.Create(Pod("ns1", "d"));                                                    // rv 6
+  REQUIRE(RunCo(f.io2, f.client.Update(kPods, b)).has_value());           // rv 4
+  REQUIRE(RunCo(f.io2, f.client.Delete(kPods, "ns1", "c")).has_value());  // rv 5
+  f.Create(Pod("ns1", "d"));                                              // rv 6
   f.client.CompactWatchWindow();
   Poll(f.io);
 
   CHECK(inf.list_count() == 2);
-  CHECK(f.log == std::vector<std::string>{"update ns1/b 2->4", "add ns1/d",
-                                          "delete-unknown ns1/c"});
+  CHECK(f.log ==
+        std::vector<std::string>{"update ns1/b 2->4", "add ns1/d", "delete-unknown ns1/c"});
   CHECK(inf.indexer().Keys() == std::vector<std::string>{"ns1/a", "ns1/b", "ns1/d"});
   CHECK(inf.last_resource_version() == "6");
 
@@ -223,8 +227,7 @@ TEST_CASE("Informer: handlers added after sync get the cache as adds", "[client]
   f.Finish(inf);
 }
 
-TEST_CASE("Informer: with a label selector caches only matching objects",
-          "[client][unit]") {
+TEST_CASE("Informer: with a label selector caches only matching objects", "[client][unit]") {
   Fixture f;
   json::object a = Pod("ns1", "a");
   api::SetLabel(a, "app", "web");
@@ -237,6 +240,50 @@ TEST_CASE("Informer: with a label selector caches only matching objects",
   f.Start(inf);
   CHECK(inf.indexer().Keys() == std::vector<std::string>{"ns1/a"});
   f.Finish(inf);
+}
+
+}  // namespace
+}  // namespace mini8s::client
+
+namespace mini8s::client {
+namespace {
+
+TEST_CASE("Informer: Stop ends Run and closes its watch", "[client][unit]") {
+  boost::asio::io_context io;
+  FakeClient client(io.get_executor());
+  Informer inf(client, kPods);
+  bool done = false;
+  boost::asio::co_spawn(io, inf.Run(), [&](std::exception_ptr e) {
+    testutil::Rethrow(e);
+    done = true;
+  });
+  Poll(io);
+  REQUIRE(inf.HasSynced());
+  CHECK(client.open_watches() == 1);
+  CHECK(!done);
+  inf.Stop();
+  Poll(io);
+  CHECK(done);
+  CHECK(client.open_watches() == 0);
+}
+
+TEST_CASE("Informer: retries a failed list after its backoff", "[client][unit]") {
+  boost::asio::io_context io;
+  FakeClient client(io.get_executor());
+  client.FailNext("list", Status::Unavailable("down"));
+  InformerOptions opts;
+  opts.initial_backoff = std::chrono::milliseconds(1);
+  Informer inf(client, kPods, opts);
+  boost::asio::co_spawn(io, inf.Run(), testutil::Rethrow);
+  Poll(io);
+  CHECK(!inf.HasSynced());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!inf.HasSynced() && std::chrono::steady_clock::now() < deadline) {
+    io.run_one_for(std::chrono::milliseconds(50));
+  }
+  CHECK(inf.HasSynced());
+  inf.Stop();
+  Poll(io);
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
-#include <catch2/catch.hpp>
+#include "mini8s/client/kubeconfig.h"
 
 #include <filesystem>
 #include <fstream>
 
-#include "mini8s/client/kubeconfig.h"
+#include <catch2/catch.hpp>
+
 #include "testutil/temp_dir.h"
 
 namespace mini8s::client {
@@ -157,7 +158,8 @@ contexts: [{name: b, context: {cluster: onlyb}}]
   CHECK(LoadKubeconfig(none).error().code() == Code::kNotFound);
 }
 
-TEST_CASE("DecodeBase64: decodes standard base64 with optional padding and rejects junk", "[client][unit]") {
+TEST_CASE("DecodeBase64: decodes standard base64 with optional padding and rejects junk",
+          "[client][unit]") {
   CHECK(*DecodeBase64("aGVsbG8=") == "hello");
   CHECK(*DecodeBase64("aGVsbG8") == "hello");
   CHECK(*DecodeBase64("aGVs\nbG8=") == "hello");

@@ -1,4 +1,4 @@
-#include <catch2/catch.hpp>
+#include "mini8s/client/rest_client.h"
 
 #include <deque>
 #include <functional>
@@ -8,11 +8,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
+#include <catch2/catch.hpp>
 
 #include "mini8s/api/object.h"
 #include "mini8s/client/informer.h"
-#include "mini8s/client/rest_client.h"
 #include "mini8s/http/server.h"
+#include "mini8s/http/tls_material.h"
 #include "unit/client/co_test_util.h"
 
 namespace mini8s::client {
@@ -64,8 +65,8 @@ struct FakeApi {
 };
 
 http::HttpResponse StatusResponse(int code, std::string reason, std::string message) {
-  json::object st{{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},
-                  {"message", message}, {"reason", reason}, {"code", code}};
+  json::object st{{"kind", "Status"},   {"apiVersion", "v1"}, {"status", "Failure"},
+                  {"message", message}, {"reason", reason},   {"code", code}};
   return http::HttpResponse::Json(code, json::serialize(st));
 }
 
@@ -78,8 +79,7 @@ TEST_CASE("RestClient: builds Kubernetes URLs", "[client][unit]") {
   CHECK(RestClient::ResourcePath(nodes, "ignored", "n1") == "/api/v1/nodes/n1");
 }
 
-TEST_CASE("RestClient: verbs send the right method, path, query and body",
-          "[client][unit]") {
+TEST_CASE("RestClient: verbs send the right method, path, query and body", "[client][unit]") {
   FakeApi api;
   api.reply = [](const http::HttpRequest& req, http::Responder& resp) {
     if (req.method == "GET" && req.path == "/api/v1/namespaces/ns1/pods") {
@@ -130,8 +130,8 @@ TEST_CASE("RestClient: verbs send the right method, path, query and body",
   PatchOptions po;
   po.field_manager = "ctl";
   po.force = true;
-  auto patched = RunCo(api.io, api.client->Patch(kPods, "ns1", "a", PatchType::kApply,
-                                                 "metadata: {}", po));
+  auto patched =
+      RunCo(api.io, api.client->Patch(kPods, "ns1", "a", PatchType::kApply, "metadata: {}", po));
   REQUIRE(patched.has_value());
   CHECK(api.requests.back().method == "PATCH");
   CHECK(api.requests.back().headers.Get("Content-Type") ==
@@ -166,8 +166,7 @@ TEST_CASE("RestClient: decodes metav1.Status errors", "[client][unit]") {
   CHECK(upd.error().code() == Code::kConflict);
 }
 
-TEST_CASE("RestClient: retries idempotent requests on 5xx and 429, not creates",
-          "[client][unit]") {
+TEST_CASE("RestClient: retries idempotent requests on 5xx and 429, not creates", "[client][unit]") {
   FakeApi api;
   int failures = 2;
   api.reply = [&](const http::HttpRequest&, http::Responder& resp) {
@@ -216,13 +215,94 @@ TEST_CASE("RestClient: retries connection failures", "[client][unit]") {
   CHECK(got.error().code() == Code::kUnavailable);
 }
 
-std::string Line(std::string type, std::string name, std::string rv) {
-  return R"({"type":")" + type + R"(","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":")" +
-         name + R"(","namespace":"ns1","resourceVersion":")" + rv + "\"}}}\n";
+std::string B64(const std::string& in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(acc >> bits) & 63]);
+    }
+  }
+  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
+  while (out.size() % 4 != 0) out.push_back('=');
+  return out;
 }
 
-TEST_CASE("RestClient: watch streams events and maps ERROR 410 to kExpired",
+TEST_CASE("RestClient: talks HTTPS with a kubeconfig's CA and client certificate",
           "[client][unit]") {
+  auto server_ca = http::GenerateSelfSignedCa("server-ca");
+  auto client_ca = http::GenerateSelfSignedCa("client-ca");
+  REQUIRE((server_ca.has_value() && client_ca.has_value()));
+  http::CertificateRequest sreq;
+  sreq.common_name = "apiserver";
+  sreq.ip_addresses = {"127.0.0.1"};
+  sreq.server_auth = true;
+  auto serving = http::IssueCertificate(*server_ca, sreq);
+  http::CertificateRequest creq;
+  creq.common_name = "alice";
+  creq.client_auth = true;
+  auto user = http::IssueCertificate(*client_ca, creq);
+  REQUIRE((serving.has_value() && user.has_value()));
+
+  boost::asio::io_context io;
+  http::ServerOptions so;
+  so.tls = http::ServerTlsOptions{};
+  so.tls->cert_chain_pem = serving->cert_pem;
+  so.tls->key_pem = serving->key_pem;
+  so.tls->client_ca_pem = client_ca->cert_pem;
+  std::string seen_user;
+  auto server =
+      http::Server::Create(io.get_executor(), so, [&](http::HttpRequest req, http::Responder resp) {
+        if (req.tls && !req.tls->certificate_chain_pem.empty()) {
+          seen_user = "cert";
+        }
+        resp.Send(http::HttpResponse::Json(200, R"({"kind":"Pod","metadata":{"name":"a"}})"));
+      });
+  REQUIRE(server.has_value());
+  (*server)->Start();
+
+  std::string kubeconfig =
+      "current-context: c\nclusters:\n- name: k\n  cluster:\n    server: " + (*server)->url() +
+      "\n    certificate-authority-data: " + B64(server_ca->cert_pem) +
+      "\nusers:\n- name: u\n  user:\n" + "    client-certificate-data: " + B64(user->cert_pem) +
+      "\n" + "    client-key-data: " + B64(user->key_pem) + "\n" +
+      "contexts:\n- name: c\n  context: {cluster: k, user: u}\n";
+  auto cfg = Kubeconfig::Parse(kubeconfig, "inline");
+  REQUIRE(cfg.has_value());
+  auto rc = ResolveRestConfig(*cfg);
+  REQUIRE(rc.has_value());
+  auto client = RestClient::Create(io.get_executor(), *rc, FakeApi::Fast());
+  REQUIRE(client.has_value());
+  auto got = RunCo(io, (*client)->Get(kPods, "ns1", "a"));
+  REQUIRE(got.has_value());
+  CHECK(api::Name(*got) == "a");
+  CHECK(seen_user == "cert");
+
+  // A client that does not trust the server's CA fails the handshake and is not retried forever.
+  RestConfig untrusted = *rc;
+  untrusted.ca_pem = client_ca->cert_pem;
+  auto bad = RestClient::Create(io.get_executor(), untrusted, FakeApi::Fast());
+  REQUIRE(bad.has_value());
+  CHECK(!RunCo(io, (*bad)->Get(kPods, "ns1", "a")).has_value());
+  client->reset();
+  bad->reset();
+  server->reset();
+  Poll(io);
+}
+
+std::string Line(std::string type, std::string name, std::string rv) {
+  return R"({"type":")" + type +
+         R"(","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":")" + name +
+         R"(","namespace":"ns1","resourceVersion":")" + rv + "\"}}}\n";
+}
+
+TEST_CASE("RestClient: watch streams events and maps ERROR 410 to kExpired", "[client][unit]") {
   FakeApi api;
   std::shared_ptr<http::StreamWriter> writer;
   api.reply = [&](const http::HttpRequest& req, http::Responder& resp) {
@@ -264,8 +344,7 @@ TEST_CASE("RestClient: watch streams events and maps ERROR 410 to kExpired",
   CHECK(e3.error().code() == Code::kExpired);
 }
 
-TEST_CASE("Informer: over RestClient resumes closed watches and relists on 410",
-          "[client][unit]") {
+TEST_CASE("Informer: over RestClient resumes closed watches and relists on 410", "[client][unit]") {
   FakeApi api;
   int lists = 0;
   std::vector<std::string> watch_rvs;
@@ -323,8 +402,8 @@ TEST_CASE("Informer: over RestClient resumes closed watches and relists on 410",
   REQUIRE(live);
   CHECK(lists == 2);
   CHECK(watch_rvs == std::vector<std::string>{"10", "11", "20"});
-  CHECK(log == std::vector<std::string>{"add ns1/a", "add ns1/b", "add ns1/c",
-                                        "delete-unknown ns1/a"});
+  CHECK(log ==
+        std::vector<std::string>{"add ns1/a", "add ns1/b", "add ns1/c", "delete-unknown ns1/a"});
   CHECK(inf.indexer().Keys() == std::vector<std::string>{"ns1/b", "ns1/c"});
 
   live->Write(Line("MODIFIED", "c", "21"));

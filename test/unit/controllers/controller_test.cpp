@@ -1,4 +1,4 @@
-#include <catch2/catch.hpp>
+#include "mini8s/controllers/controller.h"
 
 #include <map>
 #include <string>
@@ -6,11 +6,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
+#include <catch2/catch.hpp>
 
 #include "mini8s/api/object.h"
 #include "mini8s/client/fake_client.h"
 #include "mini8s/client/informer.h"
-#include "mini8s/controllers/controller.h"
 #include "testutil/fake_clock.h"
 #include "unit/client/co_test_util.h"
 

@@ -1,4 +1,4 @@
-#include <catch2/catch.hpp>
+#include "mini8s/controllers/work_queue.h"
 
 #include <optional>
 #include <string>
@@ -6,9 +6,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
 
 #include "mini8s/controllers/rate_limiter.h"
-#include "mini8s/controllers/work_queue.h"
 #include "testutil/fake_clock.h"
 #include "unit/client/co_test_util.h"
 
@@ -45,8 +45,7 @@ TEST_CASE("WorkQueue: hands out keys FIFO and de-duplicates", "[controllers][uni
   CHECK(f.queue.Len() == 0);
 }
 
-TEST_CASE("WorkQueue: re-queues a key added while processing on Done",
-          "[controllers][unit]") {
+TEST_CASE("WorkQueue: re-queues a key added while processing on Done", "[controllers][unit]") {
   Fixture f;
   f.queue.Add("a");
   CHECK(f.Get() == "a");

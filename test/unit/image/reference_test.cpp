@@ -42,10 +42,9 @@ TEST_CASE("image reference keeps a digest and omits the default tag with it", "[
 }
 
 TEST_CASE("image reference rejects malformed input with a reason", "[image][unit]") {
-  const char* bad[] = {"",        "Busybox",          "busybox:",        "busybox:-x",
-                       "a//b",    "-a/b",             "a/b-",            "busybox@sha256:1",
-                       "x@md5:0", "host:port/a:b:c",  "a b",             ":tag",
-                       "a..b/c",  "example.com:x/a"};
+  const char* bad[] = {"",     "Busybox", "busybox:",         "busybox:-x",     "a//b",
+                       "-a/b", "a/b-",    "busybox@sha256:1", "x@md5:0",        "host:port/a:b:c",
+                       "a b",  ":tag",    "a..b/c",           "example.com:x/a"};
   for (const char* in : bad) {
     INFO(in);
     Result<Reference> r = ParseReference(in);
@@ -57,8 +56,7 @@ TEST_CASE("image reference rejects malformed input with a reason", "[image][unit
 }
 
 TEST_CASE("image digests and chain ids follow the OCI definitions", "[image][unit]") {
-  CHECK(DigestOf("") ==
-        "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(DigestOf("") == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(ValidateDigest(DigestOf("x")).ok());
   CHECK_FALSE(ValidateDigest("sha256:ABC").ok());
   std::vector<std::string> ids{DigestOf("a"), DigestOf("b"), DigestOf("c")};

@@ -410,6 +410,49 @@ TEST_CASE("server api: watch streams events from a resourceVersion and filters b
   CHECK(S(e2, "type") == "DELETED");
 }
 
+TEST_CASE("server api: boolean query parameters decode as upstream's (the Python client's "
+          "watch=True, force=True)",
+          "[server][integration]") {
+  TestApi t;
+  REQUIRE(t.Do("POST", "/api/v1/namespaces/default/configmaps", kConfigMap).status == 201);
+  // watch=True is a watch: an ADDED event per object, then the stream ends at its timeout.
+  for (const char* v : {"True", "TRUE", "t", "yes"}) {
+    auto w = t.Stream(std::string("/api/v1/namespaces/default/configmaps?watch=") + v +
+                      "&timeoutSeconds=1");
+    REQUIRE(w->status() == 200);
+    auto l = w->ReadLine();
+    REQUIRE(l.ok());
+    REQUIRE(l->has_value());
+    CHECK(S(*ParseJson(**l), "type") == "ADDED");
+  }
+  // "0" and "false" in any case are a plain list.
+  for (const char* v : {"0", "false", "False", "FALSE"}) {
+    auto list = t.Do("GET", std::string("/api/v1/namespaces/default/configmaps?watch=") + v);
+    REQUIRE(list.status == 200);
+    CHECK(S(J(list), "kind") == "ConfigMapList");
+  }
+  auto bm = t.Stream("/api/v1/namespaces/default/configmaps?watch=True&allowWatchBookmarks=True&"
+                     "timeoutSeconds=1&resourceVersion=" +
+                     std::to_string(t.store().CurrentRevision()));
+  auto first = bm->ReadLine();
+  REQUIRE(first.ok());
+  REQUIRE(first->has_value());
+  CHECK(S(*ParseJson(**first), "type") == "BOOKMARK");
+
+  const std::string path = "/apis/apps/v1/namespaces/default/deployments/web";
+  REQUIRE(t.Do("PATCH", path + "?fieldManager=a", kDeployment, "application/apply-patch+yaml")
+              .status == 201);
+  std::string changed = kDeployment;
+  changed.replace(changed.find("\"replicas\":1"), 12, "\"replicas\":3");
+  CHECK(t.Do("PATCH", path + "?fieldManager=b&force=False", changed,
+             "application/apply-patch+yaml")
+            .status == 409);
+  auto forced = t.Do("PATCH", path + "?fieldManager=b&force=True", changed,
+                     "application/apply-patch+yaml");
+  REQUIRE(forced.status == 200);
+  CHECK(JsonGetInt(J(forced), "spec.replicas") == 3);
+}
+
 TEST_CASE("server api: watch from a compacted revision gets an Expired ERROR event, "
           "timeoutSeconds ends the stream and bookmarks arrive",
           "[server][integration]") {
