@@ -354,6 +354,8 @@ class TreeBuilder : public YAML::EventHandler {
 
   void OnDocumentStart(const YAML::Mark& mark) override {
     if (documents_++ > 0) CheckExplicitDocumentStart(mark);
+    previous_start_ = start_;
+    start_ = mark.pos;
     nodes_.clear();
     stack_.clear();
     anchors_.clear();
@@ -389,6 +391,9 @@ class TreeBuilder : public YAML::EventHandler {
 
   const std::vector<Node>& nodes() const { return nodes_; }
   int root() const { return root_; }
+  // True when this document starts where the previous one did: yaml-cpp 0.7 can get stuck on
+  // some malformed input and report empty documents at one position forever (found by fuzzing).
+  bool Stuck() const { return documents_ > 1 && start_ == previous_start_; }
 
  private:
   int Add(Node::Type type, const YAML::Mark& mark, YAML::anchor_t anchor) {
@@ -474,6 +479,8 @@ class TreeBuilder : public YAML::EventHandler {
   std::unordered_map<YAML::anchor_t, int> anchors_;
   int root_ = -1;
   int documents_ = 0;
+  int start_ = -1;
+  int previous_start_ = -1;
 };
 
 constexpr char kTagPrefix[] = "tag:yaml.org,2002:";
@@ -828,6 +835,7 @@ Status ForEachDocument(std::string_view text, const YamlParseOptions& options, F
   try {
     YAML::Parser parser(in);
     while (parser.HandleNextDocument(builder)) {
+      if (builder.Stuck()) return Status::BadRequest("yaml: the parser made no progress");
       if (builder.root() < 0) {
         on_doc(bj::value());
         continue;

@@ -259,12 +259,14 @@ class Session final : public SessionControl, public std::enable_shared_from_this
 
   void SetId(uint64_t id) { id_ = id; }
 
+  // Called from other threads, possibly after a WebSocket upgrade moved stream_ away: post
+  // through the timer's copy of the session executor, never through stream_.
   void RequestShutdown() override {
-    net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->OnShutdown(); });
+    net::post(wake_.get_executor(), [self = this->shared_from_this()] { self->OnShutdown(); });
   }
 
   void ForceClose() override {
-    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+    net::post(wake_.get_executor(), [self = this->shared_from_this()] {
       self->force_closed_ = true;
       if (self->ws_) self->ws_->Abort();
       if (!self->upgraded_) self->CloseSocket();

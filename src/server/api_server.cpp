@@ -406,10 +406,55 @@ Status ApiServer::EnsureDefaultNamespaces() {
   return Status::OK();
 }
 
+namespace {
+
+// Upstream's reported verb label: LIST and WATCH for collection reads, APPLY for server-side
+// apply, the HTTP method otherwise; unknown methods collapse to "other".
+std::string_view ReportedVerb(const http::HttpRequest& req, const RequestInfo& info) {
+  if (info.resource_request) {
+    if (info.verb == "list") return "LIST";
+    if (info.verb == "watch") return "WATCH";
+    if (info.verb == "patch" &&
+        req.headers.GetOr("Content-Type").rfind("application/apply-patch", 0) == 0) {
+      return "APPLY";
+    }
+  }
+  for (std::string_view m : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
+    if (req.method == m) return m;
+  }
+  return "other";
+}
+
+}  // namespace
+
 void ApiServer::Impl::Process(const http::HttpRequest& req, http::Responder& responder) {
+  auto started = std::chrono::steady_clock::now();
   bool answered = false;
   Reply reply;
   const std::string& p = req.path;
+  RequestInfo info = ParseRequestInfo(req);
+  const bool read_only = req.method == "GET" || req.method == "HEAD";
+  std::atomic<int64_t>& inflight = read_only ? metrics.inflight_read_only
+                                             : metrics.inflight_mutating;
+  inflight.fetch_add(1, std::memory_order_relaxed);
+  // Counted when the response (or, for a watch, the stream) starts.
+  auto observe = [&](int code) {
+    inflight.fetch_sub(1, std::memory_order_relaxed);
+    RequestLabels l;
+    l.verb = ReportedVerb(req, info);
+    if (info.served) {
+      l.group = info.group;
+      l.version = info.version;
+      l.resource = info.resource;
+      l.subresource = info.subresource;
+      l.scope = !info.name.empty()             ? "resource"
+                : !info.namespace_.empty()     ? "namespace"
+                                               : "cluster";
+    }
+    metrics.ObserveRequest(
+        l, code,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  };
   try {
     if (p == "/version" || p == "/version/") {
       reply = Version();
@@ -421,14 +466,17 @@ void ApiServer::Impl::Process(const http::HttpRequest& req, http::Responder& res
       if (!user.ok() || !user->has_value()) {
         reply = StatusReply(401, "Unauthorized", "Unauthorized");
       } else {
-        RequestInfo info = ParseRequestInfo(req);
         reply = Route(req, info, **user, responder, answered);
       }
     }
   } catch (const std::exception& e) {
     reply = InternalReply(e.what());
   }
-  if (answered) return;
+  if (answered) {
+    observe(200);
+    return;
+  }
+  observe(reply.status);
   http::HttpResponse resp;
   resp.status = reply.status;
   resp.headers = std::move(reply.headers);
@@ -464,6 +512,7 @@ Reply ApiServer::Impl::Route(const http::HttpRequest& req, const RequestInfo& in
     if (p.size() == 2 && p[0] == "apis") return ApiGroup(p[1]);
     if (p.size() == 3 && p[0] == "apis") return ResourceList(p[1], p[2]);
     if (!p.empty() && p[0] == "openapi") return OpenApi(req);
+    if (p.size() == 1 && p[0] == "metrics") return Metrics();
     return StatusReply(404, "NotFound", "the server could not find the requested resource");
   }
 
@@ -486,6 +535,7 @@ Reply ApiServer::Impl::Route(const http::HttpRequest& req, const RequestInfo& in
     return StatusReply(404, "NotFound", "the server could not find the requested resource");
   }
   const api::KindInfo& k = *kind;
+  info.served = true;
   if (!NegotiateOutput(req)) {
     return StatusReply(406, "NotAcceptable",
                        "the server was unable to respond with a content type that the client "
@@ -718,6 +768,19 @@ Reply ApiServer::Impl::OpenApi(const http::HttpRequest& req) {
   }
   (void)r;
   return StatusReply(404, "NotFound", "the server could not find the requested resource");
+}
+
+Reply ApiServer::Impl::Metrics() const {
+  store::StoreStats st = store->Stats();
+  int64_t active = 0;
+  {
+    std::lock_guard<std::mutex> lock(watches_mu);
+    active = static_cast<int64_t>(watches.size());
+  }
+  Reply r;
+  r.body = metrics.Render(&st, active);
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return r;
 }
 
 void ApiServer::Stop() {

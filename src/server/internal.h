@@ -20,6 +20,7 @@
 #include "mini8s/http/server.h"
 #include "mini8s/server/api_server.h"
 #include "mini8s/store/store.h"
+#include "server/metrics.h"
 
 namespace mini8s::server {
 
@@ -36,6 +37,9 @@ struct RequestInfo {
   std::string namespace_, resource, name, subresource;
   std::vector<std::string> parts;  // path segments after /api[s]/<g>/<v>
   bool watch_path = false;         // the deprecated /watch/ prefix
+  // Set by routing once the resource (and subresource) is known to be served: only then do its
+  // names become metric labels (unknown paths must not grow the series set).
+  mutable bool served = false;
 };
 
 // What the client asked the object responses to look like (Accept): plain JSON, or a
@@ -84,8 +88,9 @@ struct ApiServer::Impl {
   boost::asio::thread_pool pool;
   std::atomic<bool> stopping{false};
   api::OpenApiCache openapi;
+  ServerMetrics metrics;
 
-  std::mutex watches_mu;
+  mutable std::mutex watches_mu;
   std::set<std::shared_ptr<WatchSession>> watches;
 
   explicit Impl(ApiServerOptions o);
@@ -102,6 +107,7 @@ struct ApiServer::Impl {
   Reply ApiGroup(std::string_view group) const;
   Reply ResourceList(std::string_view group, std::string_view version) const;
   Reply OpenApi(const http::HttpRequest& req);
+  Reply Metrics() const;
 
   // REST.
   Reply Get(const http::HttpRequest& req, const RequestInfo& info, const api::KindInfo& k);
@@ -140,6 +146,11 @@ struct ApiServer::Impl {
   Status RegisterCrd(json::object& crd);
   void ForgetCrd(std::string_view name);
   Status LoadCrds();
+  // Upstream's finalizer on every CRD: held until the CRD's custom resources are deleted.
+  static constexpr const char* kCrdCleanupFinalizer = "customresourcecleanup.apiextensions.k8s.io";
+  // Stops serving a CRD being deleted, deletes every stored object of its kinds (all versions,
+  // all namespaces), then drops kCrdCleanupFinalizer so the CRD itself goes.
+  Status CleanupCrd(std::string_view name);
   void RemoveWatch(const std::shared_ptr<WatchSession>& w);
 };
 

@@ -197,10 +197,19 @@ std::optional<Reply> DecodeBody(const api::Registry& registry, const http::HttpR
       return BadRequestReply("couldn't get version/kind; json parse error: " + r.error().message());
     }
     v = std::move(*r);
+  } else if (mt == "application/yaml") {
+    // Upstream serves YAML request bodies too (one document).
+    YamlParseOptions yo;
+    yo.reject_duplicate_keys = false;
+    yo.duplicate_fields = &duplicates;
+    auto r = ParseYaml(req.body, yo);
+    if (!r.ok()) return BadRequestReply("error converting YAML to JSON: " + r.error().message());
+    v = std::move(*r);
   } else {
     return StatusReply(415, "UnsupportedMediaType",
                        "the body of the request was in an unknown format - accepted media types "
-                       "include: application/json, application/vnd.kubernetes.protobuf");
+                       "include: application/json, application/yaml, "
+                       "application/vnd.kubernetes.protobuf");
   }
   if (!v.is_object()) {
     return BadRequestReply(api::CannotBeHandledMessage(
@@ -416,6 +425,46 @@ Status ApiServer::Impl::RegisterCrd(json::object& crd) {
 void ApiServer::Impl::ForgetCrd(std::string_view name) {
   Status s = registry->RemoveCustomResource(name);
   if (!s.ok() && !s.Is(Code::kNotFound)) MINI8S_LOG(WARNING) << "removing CRD " << name << ": " << s.ToString();
+}
+
+Status ApiServer::Impl::CleanupCrd(std::string_view name) {
+  auto k = registry->FindResource("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+  if (!k) return Status::Internal("registry has no customresourcedefinitions");
+  const std::string key = Key(*k, "", name);
+  auto kv = store->Get(key);
+  if (!kv.ok()) return kv.error().Is(Code::kNotFound) ? Status::OK() : kv.error();
+  auto crd = Decode(*kv);
+  if (!crd.ok()) return crd.error();
+  // Serving stops first so no new object lands behind the sweep.
+  ForgetCrd(name);
+  std::string group(api::GetString(*crd, "spec.group"));
+  std::string plural(api::GetString(*crd, "spec.names.plural"));
+  if (!group.empty() && !plural.empty()) {
+    // Every version of a kind shares one storage prefix (see Prefix), namespaces below it.
+    const std::string prefix = "/registry/" + group + "/" + plural + "/";
+    auto items = store->List(prefix);
+    if (!items.ok()) return items.error();
+    for (const auto& item : items->items) {
+      // No controller runs custom resources' own finalizers, so the sweep removes them as they
+      // are; a change meanwhile just means the next attempt (or another sweep) takes it.
+      auto d = store->Delete(item.key);
+      if (!d.ok() && !d.error().Is(Code::kNotFound)) return d.error();
+    }
+  }
+  for (int attempt = 0; attempt < kMaxUpdateRetries; ++attempt) {
+    auto cur = store->Get(key);
+    if (!cur.ok()) return cur.error().Is(Code::kNotFound) ? Status::OK() : cur.error();
+    auto obj = Decode(*cur);
+    if (!obj.ok()) return obj.error();
+    std::vector<std::string> fin = api::Finalizers(*obj);
+    fin.erase(std::remove(fin.begin(), fin.end(), kCrdCleanupFinalizer), fin.end());
+    SetFinalizers(*obj, fin);
+    auto w = StoreUpdate(*k, key, std::move(*obj), cur->mod_revision);
+    if (w.ok()) return Status::OK();
+    if (!w.error().Is(Code::kConflict)) return w.error();
+  }
+  return Status::Conflict("customresourcedefinitions \"" + std::string(name) +
+                          "\" kept changing during cleanup");
 }
 
 Status ApiServer::Impl::LoadCrds() {
@@ -646,6 +695,13 @@ Reply CreateObject(ApiServer::Impl& impl, const http::HttpRequest& req, const Re
     }
     api::ErrorList errs = api::ValidateCreate(k, o);
     if (!errs.empty()) return InvalidReply(k, api::Name(o), errs);
+    if (ApiServer::Impl::IsCrd(k)) {
+      std::vector<std::string> fin = api::Finalizers(o);
+      if (!Has(fin, ApiServer::Impl::kCrdCleanupFinalizer)) {
+        fin.push_back(ApiServer::Impl::kCrdCleanupFinalizer);
+        SetFinalizers(o, fin);
+      }
+    }
     bool crd = ApiServer::Impl::IsCrd(k) && !DryRun(req);
     if (crd) {
       Status rs = impl.RegisterCrd(o);
@@ -744,7 +800,8 @@ static UpdateOutcome CommitUpdate(ApiServer::Impl& impl, const http::HttpRequest
     out.reply.headers = warnings;
     return out;
   }
-  if (ApiServer::Impl::IsCrd(k) && !status_only) {
+  // A terminating CRD is no longer served; updates (finalizer removal) must not revive it.
+  if (ApiServer::Impl::IsCrd(k) && !status_only && !api::IsBeingDeleted(obj)) {
     Status rs = impl.RegisterCrd(obj);
     if (!rs.ok()) {
       out.reply = FromStatus(rs);
@@ -1040,6 +1097,11 @@ static Reply DeleteOne(ApiServer::Impl& impl, const api::KindInfo& k, const std:
       fin.push_back("foregroundDeletion");
     }
     if (o.propagation == "Orphan" && !Has(fin, "orphan")) fin.push_back("orphan");
+    // A CRD always goes through its cleanup (even one stored without the finalizer).
+    const bool is_crd = ApiServer::Impl::IsCrd(k);
+    if (is_crd && !Has(fin, ApiServer::Impl::kCrdCleanupFinalizer)) {
+      fin.push_back(ApiServer::Impl::kCrdCleanupFinalizer);
+    }
     SetFinalizers(upd, fin);
     bool is_ns = k.group.empty() && k.kind == "Namespace";
     bool graceful = false;
@@ -1054,6 +1116,20 @@ static Reply DeleteOne(ApiServer::Impl& impl, const api::KindInfo& k, const std:
     if (is_ns) {
       api::MutableObjectAt(upd, "status")["phase"] = "Terminating";
     }
+    if (is_crd && !api::IsBeingDeleted(upd)) {
+      json::array kept;
+      if (const json::array* conds = api::GetArray(upd, "status.conditions")) {
+        for (const auto& c : *conds) {
+          if (JsonGetString(c, "type").value_or("") != "Terminating") kept.push_back(c);
+        }
+      }
+      kept.push_back(json::object{{"type", "Terminating"},
+                                  {"status", "True"},
+                                  {"lastTransitionTime", NowRfc3339(*impl.opts.clock)},
+                                  {"reason", "InstanceDeletionInProgress"},
+                                  {"message", "CustomResource deletion is in progress"}});
+      api::MutableObjectAt(upd, "status")["conditions"] = std::move(kept);
+    }
     bool keep = !fin.empty() || graceful || is_ns;
     if (keep) {
       if (!api::IsBeingDeleted(upd)) {
@@ -1063,7 +1139,7 @@ static Reply DeleteOne(ApiServer::Impl& impl, const api::KindInfo& k, const std:
         if (int64_t g = api::Generation(upd); g > 0) Meta(upd)["generation"] = g + 1;
       }
       if (o.dry_run) return JsonReply(200, upd);
-      if (api::JsonEqual(json::value(upd), json::value(*obj)) && !is_ns) {
+      if (api::JsonEqual(json::value(upd), json::value(*obj)) && !is_ns && !is_crd) {
         return JsonReply(200, *obj);
       }
       auto w = impl.StoreUpdate(k, key, upd, kv->mod_revision);
@@ -1104,6 +1180,15 @@ static Reply DeleteOne(ApiServer::Impl& impl, const api::KindInfo& k, const std:
               }
             }
           }
+        }
+      }
+      if (is_crd) {
+        Status cs = impl.CleanupCrd(name);
+        if (!cs.ok()) return FromStatus(cs);
+        auto cur = impl.store->Get(key);
+        if (!cur.ok()) {
+          if (gone) *gone = true;
+          return JsonReply(200, *w);  // upstream answers with the CRD as it was marked
         }
       }
       if (gone) *gone = !impl.store->Get(key).ok();

@@ -66,9 +66,14 @@ struct WatchSession : std::enable_shared_from_this<WatchSession> {
   void WriteEvent(std::string_view type, const json::object& obj) {
     std::string line = EventLine(type, obj);
     if (!writer->Write(std::move(line)) || writer->queued_bytes() > kMaxQueuedBytes) {
-      if (!writer->closed()) writer->Abort();
+      if (!writer->closed()) {
+        impl->metrics.watchers_terminated.fetch_add(1, std::memory_order_relaxed);
+        writer->Abort();
+      }
       End();
+      return;
     }
+    impl->metrics.watch_events_sent.fetch_add(1, std::memory_order_relaxed);
   }
 
   // Runs on the strand: forwards every ready event.
@@ -101,6 +106,9 @@ struct WatchSession : std::enable_shared_from_this<WatchSession> {
       }
     }
     if (!s.ok()) {
+      if (s.Is(Code::kResourceExhausted)) {
+        impl->metrics.watchers_terminated.fetch_add(1, std::memory_order_relaxed);
+      }
       // The watch ended (store closed, or this watcher fell behind): close the stream and let
       // the client re-watch from its last resourceVersion, as upstream does.
       Finish();
@@ -252,6 +260,7 @@ std::optional<Reply> ApiServer::Impl::Watch(const http::HttpRequest& req, const 
     writer->Finish();
     return std::nullopt;
   }
+  metrics.watch_events_sent.fetch_add(initial.size(), std::memory_order_relaxed);
   for (auto& line : initial) writer->Write(std::move(line));
   session->writer = std::move(writer);
   session->watcher = std::move(*w);
@@ -263,6 +272,7 @@ std::optional<Reply> ApiServer::Impl::Watch(const http::HttpRequest& req, const 
     }
     watches.insert(session);
   }
+  metrics.watches_started.fetch_add(1, std::memory_order_relaxed);
   asio::post(session->strand, [session, timeout] { session->Start(timeout); });
   return std::nullopt;
 }

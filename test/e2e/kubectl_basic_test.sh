@@ -165,6 +165,7 @@ expect 0 'configmap/unk created' create -f "$WORK/unknown.yaml" --validate=false
 expect 0 'NAME +READY +STATUS +RESTARTS +AGE' get pods
 expect 0 'p1 +0/1 +Pending' get pods
 expect 0 'web +0/2 +0 +0 .*nginx:1.25 +app=web' get deploy -o wide
+expect 0 '^web +0/2 .* +app=web,tier=front$' get deploy web --show-labels
 expect 0 'kube-system +Active' get ns
 expect 0 'FIELD: +replicas <integer>' explain deployment.spec.replicas
 expect 0 'name: p1' get pod p1 -o yaml
@@ -219,6 +220,78 @@ expect 0 'secret/s1 created' create secret generic s1 -n e2e --from-literal=k=v
 expect 0 'deployment.apps/d1 created' create deployment d1 -n e2e --image=nginx
 expect 0 '^nginx$' get deploy d1 -n e2e -o 'jsonpath={.spec.template.spec.containers[0].image}'
 
+# describe: a few lines of a deployment and a config map.
+k describe deploy d1 -n e2e
+for want in '^Name: +d1$' '^Namespace: +e2e$' '^Selector: +app=d1$' \
+  '^Replicas: +1 desired' '^ +Image: +nginx$'; do
+  grep -Eq -- "$want" <<< "$OUT" || fail "describe deploy: no /$want/ in: $OUT"
+done
+k describe configmap cm1 -n e2e
+for want in '^Name: +cm1$' '^Data$' '^a:$' '^b$'; do
+  grep -Eq -- "$want" <<< "$OUT" || fail "describe configmap: no /$want/ in: $OUT"
+done
+
+# edit through KUBE_EDITOR: a sed script adds a label to the deployment's own labels.
+cat > "$WORK/editor.sh" <<'SH'
+#!/bin/sh
+exec sed -i 's/^    app: d1$/    app: d1\n    edited: "yes"/' "$1"
+SH
+chmod +x "$WORK/editor.sh"
+KUBE_EDITOR="$WORK/editor.sh" expect 0 'deployment.apps/d1 edited' edit deploy d1 -n e2e
+expect 0 '^yes$' get deploy d1 -n e2e -o 'jsonpath={.metadata.labels.edited}'
+
+# Every `kubectl create` generator, read back.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=e2e.example \
+  -keyout "$WORK/tls.key" -out "$WORK/tls.crt" > /dev/null 2>&1 || fail "openssl req"
+expect 0 'secret/tls1 created' create secret tls tls1 -n e2e --cert="$WORK/tls.crt" \
+  --key="$WORK/tls.key"
+expect 0 '^kubernetes.io/tls$' get secret tls1 -n e2e -o 'jsonpath={.type}'
+expect 0 'secret/reg1 created' create secret docker-registry reg1 -n e2e \
+  --docker-server=registry.example --docker-username=u --docker-password=p
+expect 0 '^kubernetes.io/dockerconfigjson$' get secret reg1 -n e2e -o 'jsonpath={.type}'
+expect 0 '^v$' get secret s1 -n e2e -o 'go-template={{.data.k | base64decode}}'
+expect 0 'service/svc1 created' create service clusterip svc1 -n e2e --tcp=80:8080
+expect 0 '^ClusterIP 80 8080$' get svc svc1 -n e2e \
+  -o 'jsonpath={.spec.type} {.spec.ports[0].port} {.spec.ports[0].targetPort}'
+expect 0 'service/svc2 created' create service nodeport svc2 -n e2e --tcp=81:8081
+expect 0 '^NodePort 81$' get svc svc2 -n e2e -o 'jsonpath={.spec.type} {.spec.ports[0].port}'
+expect 0 'serviceaccount/sa1 created' create serviceaccount sa1 -n e2e
+expect 0 '^sa1$' get serviceaccount sa1 -n e2e -o 'jsonpath={.metadata.name}'
+expect 0 'job.batch/j1 created' create job j1 -n e2e --image=busybox -- true
+expect 0 '^busybox$' get job j1 -n e2e -o 'jsonpath={.spec.template.spec.containers[0].image}'
+expect 0 'cronjob.batch/cj1 created' create cronjob cj1 -n e2e --image=busybox \
+  --schedule='*/5 * * * *'
+expect 0 '^\*/5 \* \* \* \*$' get cronjob cj1 -n e2e -o 'jsonpath={.spec.schedule}'
+expect 0 'role.rbac.authorization.k8s.io/r1 created' create role r1 -n e2e --verb=get \
+  --resource=pods
+expect 0 '^get pods$' get role r1 -n e2e -o 'jsonpath={.rules[0].verbs[0]} {.rules[0].resources[0]}'
+expect 0 'rolebinding.rbac.authorization.k8s.io/rb1 created' create rolebinding rb1 -n e2e \
+  --role=r1 --user=alice
+expect 0 '^r1 alice$' get rolebinding rb1 -n e2e -o 'jsonpath={.roleRef.name} {.subjects[0].name}'
+expect 0 'clusterrole.rbac.authorization.k8s.io/cr1 created' create clusterrole cr1 --verb=list \
+  --resource=nodes
+expect 0 '^list nodes$' get clusterrole cr1 \
+  -o 'jsonpath={.rules[0].verbs[0]} {.rules[0].resources[0]}'
+expect 0 'clusterrolebinding.rbac.authorization.k8s.io/crb1 created' create clusterrolebinding \
+  crb1 --clusterrole=cr1 --group=devs
+expect 0 '^cr1 devs$' get clusterrolebinding crb1 \
+  -o 'jsonpath={.roleRef.name} {.subjects[0].name}'
+expect 0 'resourcequota/q1 created' create quota q1 -n e2e --hard=pods=10
+expect 0 '^10$' get quota q1 -n e2e -o 'jsonpath={.spec.hard.pods}'
+expect 0 'priorityclass.scheduling.k8s.io/pc1 created' create priorityclass pc1 --value=1000
+expect 0 '^1000$' get priorityclass pc1 -o 'jsonpath={.value}'
+expect 0 'poddisruptionbudget.policy/pdb1 created' create poddisruptionbudget pdb1 -n e2e \
+  --selector=app=d1 --min-available=1
+expect 0 '^1 d1$' get pdb pdb1 -n e2e \
+  -o 'jsonpath={.spec.minAvailable} {.spec.selector.matchLabels.app}'
+expect 0 'ingress.networking.k8s.io/ing1 created' create ingress ing1 -n e2e \
+  --rule='e2e.example/=svc1:80'
+expect 0 '^e2e.example svc1$' get ingress ing1 -n e2e \
+  -o 'jsonpath={.spec.rules[0].host} {.spec.rules[0].http.paths[0].backend.service.name}'
+# Tokens need the serviceaccounts/token subresource (not served yet): a clean API error.
+expect 1 'the server could not find the requested resource|NotFound' create token sa1 -n e2e
+grep -qiE 'panic|goroutine' <<< "$OUT" && fail "create token crashed kubectl: $OUT"
+
 # get -w sees an event that arrives after it started.
 timeout 20 "$KUBECTL" --kubeconfig="$WORK/kubeconfig" --cache-dir="$WORK/cache" \
   get configmaps -n e2e -w > "$WORK/watch.out" 2>&1 &
@@ -264,6 +337,13 @@ expect 0 'customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.
 expect 0 'crontab.stable.example.com/c1 created' apply -f "$WORK/cr.yaml"
 expect 0 '^c1 ' get ct
 expect 0 'crontab.stable.example.com/c1 labeled' label ct c1 x=y
+# Deleting the CRD deletes its objects: recreated, it serves an empty collection.
+expect 0 'customresourcedefinition.apiextensions.k8s.io "crontabs.stable.example.com" deleted' \
+  delete crd crontabs.stable.example.com --wait=true
+expect 1 'NotFound' get crd crontabs.stable.example.com
+expect 0 'created' apply -f "$WORK/crd.yaml"
+for _ in $(seq 1 100); do k get ct; [ "$RC" = 0 ] && break; sleep 0.05; done
+expect 0 'No resources found in default namespace' get ct
 
 expect 0 'pod "p1" deleted' delete pod p1 --wait=true
 expect 1 'NotFound' get pod p1

@@ -140,7 +140,9 @@ ErrorList ValidateCreate(const KindInfo& kind, const boost::json::object& obj,
   boost::json::value v(obj);
   ErrorList errs = ValidateObjectMeta(vdetail::Get(obj, "metadata"), kind.namespaced, name_fn,
                                       FieldPath("metadata"));
-  if (!kind.custom) Append(errs, KubeFinalizerNames(obj));
+  // apiextensions validates metadata generically (its CRDs carry the unqualified
+  // customresourcecleanup.apiextensions.k8s.io finalizer).
+  if (!kind.custom && kind.group != "apiextensions.k8s.io") Append(errs, KubeFinalizerNames(obj));
   Append(errs, CustomSchemaErrors(kind, obj));
   if (rules != nullptr && rules->validate != nullptr)
     Append(errs, rules->validate(v, nullptr, ctx));
@@ -154,7 +156,9 @@ ErrorList ValidateUpdate(const KindInfo& kind, const boost::json::object& obj,
   boost::json::value v(obj), o(old);
   ErrorList errs = ValidateObjectMetaUpdate(vdetail::Get(obj, "metadata"),
                                             vdetail::Get(old, "metadata"), FieldPath("metadata"));
-  if (!kind.custom) Append(errs, KubeFinalizerNames(obj));
+  // apiextensions validates metadata generically (its CRDs carry the unqualified
+  // customresourcecleanup.apiextensions.k8s.io finalizer).
+  if (!kind.custom && kind.group != "apiextensions.k8s.io") Append(errs, KubeFinalizerNames(obj));
   Append(errs, CustomSchemaErrors(kind, obj));
   if (rules != nullptr && rules->validate != nullptr) Append(errs, rules->validate(v, &o, ctx));
   return errs;

@@ -342,6 +342,23 @@ TEST_CASE("Yaml: ToYaml output reads back to the same JSON", "[common][unit]") {
   CHECK(*back == original);
 }
 
+TEST_CASE("Yaml: input that stalls yaml-cpp is an error, not an endless loop", "[common][unit]") {
+  // yaml-cpp 0.7 reports empty documents at one position forever for `--- ,` (found by
+  // test/fuzz/yaml); a request body like this used to hang a server worker at full CPU.
+  for (const char* text : {"--- ,", "--- ,\n", "a: 1\n--- ,\n"}) {
+    auto one = ParseYaml(text);
+    REQUIRE_FALSE(one.ok());
+    CHECK(one.error().code() == Code::kBadRequest);
+    CHECK(one.error().message() == "yaml: the parser made no progress");
+    auto docs = ParseYamlDocuments(text);
+    REQUIRE_FALSE(docs.ok());
+  }
+  // Legitimate empty and repeated documents still parse.
+  auto docs = ParseYamlDocuments("---\n---\na: 1\n---\n");
+  REQUIRE(docs.ok());
+  CHECK(docs->size() == 1);
+}
+
 TEST_CASE("Yaml: YamlPlainScalarIsNotString flags strings that need quotes", "[common][unit]") {
   for (const char* s : {"1", "-1", "1.5", "true", "No", "off", "", "~", "null", "2024-01-01",
                         "1:30", "0o7", ".5", ".inf"}) {

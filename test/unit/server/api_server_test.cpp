@@ -1,4 +1,6 @@
 // The API server in-process over loopback: a MemStore, plain HTTP on port 0, bearer tokens.
+#include <cstdlib>
+#include <set>
 #include <thread>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -755,6 +757,238 @@ TEST_CASE("server api: events expire an hour after their last write", "[server][
   REQUIRE(t.store().ExpireDueKeys().ok());
   CHECK(t.Do("GET", "/api/v1/namespaces/default/events/e1").status == 404);
   CHECK(t.Do("GET", "/api/v1/namespaces/default/configmaps/cm").status == 200);
+}
+
+}  // namespace
+}  // namespace mini8s::server
+
+namespace mini8s::server {
+namespace {
+
+// The value of the exposition line `name{labels}` (exact label text), or -1 when absent.
+double MetricValue(const std::string& text, const std::string& series) {
+  size_t pos = 0;
+  while ((pos = text.find(series + " ", pos)) != std::string::npos) {
+    if (pos == 0 || text[pos - 1] == '\n') {
+      size_t end = text.find('\n', pos);
+      return std::stod(text.substr(pos + series.size() + 1, end - pos - series.size() - 1));
+    }
+    pos += series.size();
+  }
+  return -1;
+}
+
+TEST_CASE("server api: /metrics counts requests by verb, resource and code in Prometheus text",
+          "[server][integration]") {
+  TestApi t;
+  CHECK(t.Do("GET", "/metrics", "", "", "").status == 401);
+  CHECK(t.Do("GET", "/metrics", "", "", "user").status == 403);
+
+  REQUIRE(t.Do("POST", "/api/v1/namespaces/default/configmaps", kConfigMap).status == 201);
+  CHECK(t.Do("POST", "/api/v1/namespaces/default/configmaps", kConfigMap).status == 409);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(t.Do("GET", "/api/v1/namespaces/default/configmaps/cm").status == 200);
+  }
+  CHECK(t.Do("GET", "/api/v1/namespaces/default/configmaps/nope").status == 404);
+  REQUIRE(t.Do("GET", "/api/v1/namespaces/default/configmaps").status == 200);
+  CHECK(t.Do("GET", "/api/v1/namespaces/default/nosuchthings").status == 404);
+  {
+    auto w = t.Stream("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=0");
+    auto line = w->ReadLine();
+    REQUIRE(line.ok());  // the ADDED event of cm
+  }
+
+  auto m = t.Do("GET", "/metrics");
+  REQUIRE(m.status == 200);
+  CHECK(m.headers.GetOr("Content-Type").rfind("text/plain; version=0.0.4", 0) == 0);
+  const std::string& text = m.body;
+
+  // Every line is a HELP/TYPE comment or `name{labels} value` with a number as value, and
+  // every sample's family has a TYPE line before it.
+  std::set<std::string> typed;
+  size_t samples = 0;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    REQUIRE(end != std::string::npos);  // ends with a newline
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    if (line.rfind("# HELP ", 0) == 0) continue;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      std::string rest = line.substr(7);
+      std::string type = rest.substr(rest.find(' ') + 1);
+      CHECK((type == "counter" || type == "gauge" || type == "histogram"));
+      typed.insert(rest.substr(0, rest.find(' ')));
+      continue;
+    }
+    INFO(line);
+    size_t name_end = line.find_first_of("{ ");
+    REQUIRE(name_end != std::string::npos);
+    std::string name = line.substr(0, name_end);
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      std::string sfx = suffix;
+      if (!typed.count(name) && name.size() > sfx.size() &&
+          name.compare(name.size() - sfx.size(), sfx.size(), sfx) == 0) {
+        name.resize(name.size() - sfx.size());
+      }
+    }
+    CHECK(typed.count(name) == 1);
+    size_t value_at = line.rfind(' ');
+    if (line[name_end] == '{') CHECK(line[value_at - 1] == '}');
+    std::string value = line.substr(value_at + 1);
+    char* parsed_end = nullptr;
+    std::strtod(value.c_str(), &parsed_end);
+    CHECK(parsed_end == value.c_str() + value.size());
+    ++samples;
+  }
+  CHECK(samples > 40);
+
+  const std::string cm =
+      "group=\"\",version=\"v1\",resource=\"configmaps\",subresource=\"\",";
+  CHECK(MetricValue(text, "apiserver_request_total{verb=\"GET\"," + cm +
+                              "scope=\"resource\",component=\"apiserver\",code=\"200\"}") == 3);
+  CHECK(MetricValue(text, "apiserver_request_total{verb=\"GET\"," + cm +
+                              "scope=\"resource\",component=\"apiserver\",code=\"404\"}") == 1);
+  CHECK(MetricValue(text, "apiserver_request_total{verb=\"POST\"," + cm +
+                              "scope=\"namespace\",component=\"apiserver\",code=\"201\"}") == 1);
+  CHECK(MetricValue(text, "apiserver_request_total{verb=\"POST\"," + cm +
+                              "scope=\"namespace\",component=\"apiserver\",code=\"409\"}") == 1);
+  CHECK(MetricValue(text, "apiserver_request_total{verb=\"LIST\"," + cm +
+                              "scope=\"namespace\",component=\"apiserver\",code=\"200\"}") == 1);
+  CHECK(MetricValue(text, "apiserver_request_total{verb=\"WATCH\"," + cm +
+                              "scope=\"namespace\",component=\"apiserver\",code=\"200\"}") == 1);
+  // An unserved resource is counted without its (client-chosen) name as a label.
+  CHECK(text.find("nosuchthings") == std::string::npos);
+  CHECK(MetricValue(text, "apiserver_request_total{verb=\"GET\",group=\"\",version=\"\","
+                          "resource=\"\",subresource=\"\",scope=\"\",component=\"apiserver\","
+                          "code=\"401\"}") >= 1);
+  CHECK(MetricValue(text, "apiserver_request_duration_seconds_count{verb=\"GET\"," + cm +
+                              "scope=\"resource\",component=\"apiserver\"}") == 4);
+  CHECK(MetricValue(text, "apiserver_request_duration_seconds_bucket{verb=\"GET\"," + cm +
+                              "scope=\"resource\",component=\"apiserver\",le=\"+Inf\"}") == 4);
+  CHECK(MetricValue(text, "apiserver_watch_requests_total") == 1);
+  CHECK(MetricValue(text, "apiserver_watch_events_total") >= 1);
+  CHECK(MetricValue(text, "apiserver_current_inflight_requests{request_kind=\"readOnly\"}") == 1);
+  CHECK(MetricValue(text, "mini8s_store_keys") >= 5);  // 4 namespaces and the config map
+  CHECK(MetricValue(text, "mini8s_store_current_revision") >= 5);
+  CHECK(MetricValue(text, "mini8s_store_writes_total") >= 5);
+  CHECK(MetricValue(text, "process_resident_memory_bytes") > 1e6);
+  CHECK(MetricValue(text, "process_start_time_seconds") > 1.6e9);
+
+  // Counters move with the next requests.
+  REQUIRE(t.Do("GET", "/api/v1/namespaces/default/configmaps/cm").status == 200);
+  auto again = t.Do("GET", "/metrics");
+  CHECK(MetricValue(again.body, "apiserver_request_total{verb=\"GET\"," + cm +
+                                    "scope=\"resource\",component=\"apiserver\",code=\"200\"}") ==
+        4);
+}
+
+}  // namespace
+}  // namespace mini8s::server
+
+namespace mini8s::server {
+namespace {
+
+const char kTwoVersionCrd[] = R"({"apiVersion":"apiextensions.k8s.io/v1",
+  "kind":"CustomResourceDefinition","metadata":{"name":"widgets.ex.io"},
+  "spec":{"group":"ex.io","scope":"Namespaced",
+    "names":{"plural":"widgets","singular":"widget","kind":"Widget"},
+    "versions":[
+      {"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object",
+        "x-kubernetes-preserve-unknown-fields":true}}},
+      {"name":"v2","served":true,"storage":false,"schema":{"openAPIV3Schema":{"type":"object",
+        "x-kubernetes-preserve-unknown-fields":true}}}]}})";
+
+std::string Widget(const std::string& version, const std::string& name,
+                   const std::string& extra_meta = "") {
+  return R"({"apiVersion":"ex.io/)" + version + R"(","kind":"Widget","metadata":{"name":")" +
+         name + "\"" + extra_meta + "}}";
+}
+
+TEST_CASE("server api: deleting a CRD deletes its objects in every version and namespace first",
+          "[server][integration]") {
+  TestApi t;
+  const std::string crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+  auto made = t.Do("POST", crds, kTwoVersionCrd);
+  REQUIRE(made.status == 201);
+  CHECK(made.body.find("customresourcecleanup.apiextensions.k8s.io") != std::string::npos);
+  REQUIRE(t.Do("POST", "/apis/ex.io/v1/namespaces/default/widgets", Widget("v1", "a")).status ==
+          201);
+  REQUIRE(t.Do("POST", "/apis/ex.io/v2/namespaces/kube-system/widgets", Widget("v2", "b"))
+              .status == 201);
+  // An object holding a finalizer nobody will run does not block the CRD's removal.
+  REQUIRE(t.Do("POST", "/apis/ex.io/v1/namespaces/default/widgets",
+               Widget("v1", "held", R"(,"finalizers":["ex.io/keep"])"))
+              .status == 201);
+  CHECK(t.store().Count("/registry/ex.io/widgets/") == 3);
+
+  REQUIRE(t.Do("DELETE", crds + "/widgets.ex.io").status == 200);
+  CHECK(t.Do("GET", crds + "/widgets.ex.io").status == 404);
+  CHECK(t.store().Count("/registry/ex.io/widgets/") == 0);
+  CHECK(t.Do("GET", "/apis/ex.io/v1/widgets").status == 404);
+
+  // Recreated, it serves an empty collection.
+  REQUIRE(t.Do("POST", crds, kTwoVersionCrd).status == 201);
+  auto list = t.Do("GET", "/apis/ex.io/v2/widgets");
+  REQUIRE(list.status == 200);
+  CHECK(J(list).as_object().at("items").as_array().empty());
+}
+
+TEST_CASE("server api: a CRD with another finalizer stays Terminating, unserved and emptied, "
+          "until that finalizer goes",
+          "[server][integration]") {
+  TestApi t;
+  const std::string crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+  REQUIRE(t.Do("POST", crds, kTwoVersionCrd).status == 201);
+  auto hold = t.Do("PATCH", crds + "/widgets.ex.io",
+                   R"({"metadata":{"finalizers":["customresourcecleanup.apiextensions.k8s.io",
+                                                 "ex.io/hold"]}})",
+                   "application/merge-patch+json");
+  INFO(hold.body);
+  REQUIRE(hold.status == 200);
+  REQUIRE(t.Do("POST", "/apis/ex.io/v1/namespaces/default/widgets", Widget("v1", "a")).status ==
+          201);
+
+  REQUIRE(t.Do("DELETE", crds + "/widgets.ex.io").status == 200);
+  auto held = t.Do("GET", crds + "/widgets.ex.io");
+  REQUIRE(held.status == 200);
+  json::value h = J(held);
+  CHECK(S(h, "metadata.deletionTimestamp") != "<missing>");
+  CHECK(json::serialize(*JsonFind(h, "metadata.finalizers")) == R"(["ex.io/hold"])");
+  CHECK(held.body.find("\"Terminating\"") != std::string::npos);
+  CHECK(t.store().Count("/registry/ex.io/widgets/") == 0);
+  CHECK(t.Do("GET", "/apis/ex.io/v1/namespaces/default/widgets").status == 404);
+  // Releasing the last finalizer removes the CRD and does not bring its kinds back.
+  REQUIRE(t.Do("PATCH", crds + "/widgets.ex.io", R"({"metadata":{"finalizers":null}})",
+               "application/merge-patch+json")
+              .status == 200);
+  CHECK(t.Do("GET", crds + "/widgets.ex.io").status == 404);
+  CHECK(t.Do("GET", "/apis/ex.io/v1/namespaces/default/widgets").status == 404);
+}
+
+}  // namespace
+}  // namespace mini8s::server
+
+namespace mini8s::server {
+namespace {
+
+TEST_CASE("server api: YAML bodies create objects, malformed YAML is 400, other types 415",
+          "[server][integration]") {
+  TestApi t;
+  const std::string cms = "/api/v1/namespaces/default/configmaps";
+  auto made = t.Do("POST", cms,
+                   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\n"
+                   "data:\n  a: b\n",
+                   "application/yaml");
+  INFO(made.body);
+  REQUIRE(made.status == 201);
+  CHECK(S(J(made), "data.a") == "b");
+  auto bad = t.Do("POST", cms, "metadata: {name: [unclosed\n", "application/yaml");
+  CHECK(bad.status == 400);
+  CHECK(S(J(bad), "reason") == "BadRequest");
+  auto text = t.Do("POST", cms, "hello", "text/plain");
+  CHECK(text.status == 415);
+  CHECK(S(J(text), "reason") == "UnsupportedMediaType");
 }
 
 }  // namespace

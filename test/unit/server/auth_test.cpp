@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "mini8s/http/tls_material.h"
 #include "mini8s/server/auth.h"
 #include "testutil/temp_dir.h"
 
@@ -50,6 +51,54 @@ TEST_CASE("server auth: a malformed token file line is reported with its number"
   auto a = Authenticator::Create(dir.File("tokens.csv"));
   REQUIRE_FALSE(a.ok());
   CHECK(a.error().message().find("tokens.csv:2") != std::string::npos);
+}
+
+http::HttpRequest WithCertificate(const std::string& cert_pem, bool verified) {
+  http::HttpRequest r;
+  r.tls = http::TlsPeerInfo{};
+  r.tls->certificate_chain_pem = {cert_pem};
+  r.tls->certificate_verified = verified;
+  return r;
+}
+
+TEST_CASE("server auth: a client certificate gives user CN and groups O on every request",
+          "[server][unit]") {
+  auto ca = http::GenerateSelfSignedCa("test-ca");
+  REQUIRE(ca.ok());
+  http::CertificateRequest req;
+  req.common_name = "carol";
+  req.organizations = {"system:masters", "dev"};
+  req.client_auth = true;
+  auto client = http::IssueCertificate(*ca, req);
+  REQUIRE(client.ok());
+  req.common_name = "server-only";
+  req.client_auth = false;
+  req.server_auth = true;
+  auto server_cert = http::IssueCertificate(*ca, req);
+  REQUIRE(server_cert.ok());
+
+  auto a = Authenticator::FromTokens({});
+  // Twice each: the second answer comes from the per-certificate cache and must be the same.
+  for (int i = 0; i < 2; ++i) {
+    auto u = a->Authenticate(WithCertificate(client->cert_pem, true));
+    REQUIRE(u.ok());
+    REQUIRE(u->has_value());
+    CHECK((*u)->name == "carol");
+    CHECK((*u)->groups ==
+          std::vector<std::string>{"system:masters", "dev", "system:authenticated"});
+
+    auto not_client = a->Authenticate(WithCertificate(server_cert->cert_pem, true));
+    REQUIRE_FALSE(not_client.ok());
+    CHECK(not_client.error().message() == "certificate not for client auth");
+
+    // The cached identity is not used for a connection whose chain did not verify.
+    auto unverified = a->Authenticate(WithCertificate(client->cert_pem, false));
+    REQUIRE_FALSE(unverified.ok());
+    CHECK(unverified.error().message() == "unverified certificate");
+
+    auto garbage = a->Authenticate(WithCertificate("not a certificate", true));
+    REQUIRE_FALSE(garbage.ok());
+  }
 }
 
 TEST_CASE("server auth: masters may do anything, others get upstream's forbidden message",
