@@ -12,7 +12,8 @@ BUILD_PKGS=(
 )
 # What the tests drive: real clients, a real registry, the runc anchor, network tools.
 TEST_PKGS=(
-  curl ca-certificates tzdata iproute2 procps psmisc util-linux python3 python3-kubernetes
+  curl ca-certificates openssl file tzdata iproute2 procps psmisc util-linux python3
+  python3-kubernetes
   runc busybox-static
   docker-registry skopeo umoci apache2-utils zstd  # test/unit/image: real registry e2e
   qemu-system-x86 cpio xz-utils  # test/vm: the unified cgroup v2 guest
