@@ -21,7 +21,6 @@ int NotYet(const char* command, const Args& args, const char* issue) {
 
 }  // namespace
 
-int RunAgent(const Args& args) { return NotYet("agent", args, "the node agent is in progress"); }
 int RunKubectl(const Args& args) {
   return NotYet("kubectl", args, "the bundled client is in progress");
 }

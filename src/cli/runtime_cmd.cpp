@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "mini8s/runtime/runtime.h"
 #include "mini8s/runtime/seccomp.h"
+#include "mini8s/runtime/supervisor.h"
 
 namespace mini8s::cli {
 namespace {
@@ -195,6 +196,10 @@ int RunRuntime(const Args& args) {
     return rt::InitMain(Args(args.begin() + static_cast<long>(i) + 1, args.end()));
   }
   if (cmd == "spec") return RuntimeSpec(args, i + 1);
+  if (cmd == "supervise") {
+    // Hidden: the pod supervisor (started by the agent through PodSupervisorClient::Launch).
+    return rt::SuperviseMain(Args(args.begin() + static_cast<long>(i) + 1, args.end()));
+  }
 
   auto make = [&]() -> Result<std::unique_ptr<rt::Runtime>> {
     return rt::Runtime::Create(std::move(opts));

@@ -10,7 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
-#include "client/co_result.h"
+#include "mini8s/common/co_result.h"
 #include "mini8s/api/object.h"
 #include "mini8s/api/patch.h"
 #include "mini8s/api/selector.h"
@@ -242,6 +242,58 @@ struct FakeClient::Impl {
     return ptr;
   }
 
+  // POST to a subresource. Only pods/binding is modelled, as the apiserver's BindingREST does:
+  // the target node becomes spec.nodeName (409 if the pod is bound or being deleted), the
+  // binding's annotations are copied onto the pod and PodScheduled turns True.
+  Result<json::object> CreateSubresource(const Resource& r, const std::string& subresource,
+                                         const std::string& ns, const std::string& name,
+                                         const json::object& body, bool dry_run) {
+    if (r.resource != "pods" || subresource != "binding") {
+      return Status::NotFound("subresource " + subresource + " is not supported by FakeClient");
+    }
+    std::string key = StoreKey(r, ns, name);
+    auto it = objects.find(key);
+    if (it == objects.end()) return Status::NotFound(NotFoundMessage(r, name));
+    ObjectPtr existing = it->second;
+    std::string node(api::GetString(body, "target.name"));
+    if (node.empty()) return Status::Invalid("target.name: Required value");
+    std::string conflict = "Operation cannot be fulfilled on pods/binding \"" + name + "\": ";
+    if (api::IsBeingDeleted(*existing)) {
+      return Status::Conflict(conflict + "pod " + name +
+                              " is being deleted, cannot be assigned to a host");
+    }
+    std::string_view bound = api::GetString(*existing, "spec.nodeName");
+    if (!bound.empty()) {
+      return Status::Conflict(conflict + "pod " + name + " is already assigned to node \"" +
+                              std::string(bound) + "\"");
+    }
+    json::object next = *existing;
+    api::MutableObjectAt(next, "spec")["nodeName"] = node;
+    if (const json::object* ann = api::Annotations(body)) {
+      for (const auto& [k, v] : *ann) {
+        if (v.is_string()) api::SetAnnotation(next, k, v.as_string());
+      }
+    }
+    json::object& status = api::MutableObjectAt(next, "status");
+    json::value& conds = status["conditions"];
+    if (!conds.is_array()) conds = json::array();
+    json::object cond{{"type", "PodScheduled"}, {"status", "True"},
+                      {"lastTransitionTime", Now()}};
+    bool replaced = false;
+    for (json::value& c : conds.as_array()) {
+      if (c.is_object() && api::GetString(c.as_object(), "type") == "PodScheduled") {
+        c = cond;
+        replaced = true;
+      }
+    }
+    if (!replaced) conds.as_array().push_back(cond);
+    json::object ok{{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()},
+                    {"status", "Success"}, {"code", 201}};
+    if (dry_run) return ok;
+    Commit(r, key, std::move(next), WatchEventType::kModified, existing);
+    return ok;
+  }
+
   // The shared tail of Update and Patch: `updated` replaces `existing`.
   Result<json::object> Replace(const Resource& r, const std::string& key, const ObjectPtr& existing,
                                json::object updated, const std::string& subresource, bool dry_run) {
@@ -322,7 +374,7 @@ asio::awaitable<Result<ObjectList>> FakeClient::List(Resource resource, std::str
   Impl& d = *impl_;
   d.Record("list", resource, "", ns, "");
   if (auto f = d.TakeFailure("list")) co_return *f;
-  MINI8S_CLIENT_CO_ASSIGN_OR_RETURN(Filter filter, MakeFilter(resource, ns, options));
+  MINI8S_CO_ASSIGN_OR_RETURN(Filter filter, MakeFilter(resource, ns, options));
   ObjectList out;
   out.resource_version = std::to_string(d.rv);
   std::string prefix = ResourceKey(resource) + '\x01';
@@ -348,8 +400,12 @@ asio::awaitable<Result<json::object>> FakeClient::Create(Resource resource, json
   Impl& d = *impl_;
   std::string ns(resource.namespaced ? api::Namespace(object) : std::string_view());
   std::string name(api::Name(object));
-  d.Record("create", resource, "", ns, name);
+  d.Record("create", resource, options.subresource, ns, name);
   if (auto f = d.TakeFailure("create")) co_return *f;
+  if (!options.subresource.empty()) {
+    co_return d.CreateSubresource(resource, options.subresource, ns, name, object,
+                                  options.dry_run);
+  }
   if (resource.namespaced && ns.empty()) {
     co_return Status::Invalid("metadata.namespace: Required value");
   }
@@ -418,7 +474,7 @@ asio::awaitable<Result<json::object>> FakeClient::Patch(Resource resource, std::
   json::value doc(*existing);
   json::value patched;
   if (type == PatchType::kJson) {
-    MINI8S_CLIENT_CO_ASSIGN_OR_RETURN(patched, api::ApplyJsonPatch(doc, *body));
+    MINI8S_CO_ASSIGN_OR_RETURN(patched, api::ApplyJsonPatch(doc, *body));
   } else {
     if (!body->is_object()) co_return Status::BadRequest("patch body must be a JSON object");
     patched = api::ApplyMergePatch(doc, *body);
@@ -466,7 +522,7 @@ asio::awaitable<Result<std::unique_ptr<WatchStream>>> FakeClient::Watch(Resource
   Impl& d = *impl_;
   d.Record("watch", resource, "", ns, "");
   if (auto f = d.TakeFailure("watch")) co_return *f;
-  MINI8S_CLIENT_CO_ASSIGN_OR_RETURN(Filter filter, MakeFilter(resource, ns, options));
+  MINI8S_CO_ASSIGN_OR_RETURN(Filter filter, MakeFilter(resource, ns, options));
   auto state = std::make_shared<WatchState>(d.executor);
   state->filter = std::move(filter);
   const std::string& from = options.resource_version;

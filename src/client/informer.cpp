@@ -18,6 +18,16 @@ namespace mini8s::client {
 namespace json = boost::json;
 namespace asio = boost::asio;
 
+namespace {
+
+void DropManagedFields(json::object& obj) {
+  if (json::value* meta = obj.if_contains("metadata"); meta != nullptr && meta->is_object()) {
+    meta->get_object().erase("managedFields");
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> IndexByNamespace(const json::object& obj) {
   return {std::string(api::Namespace(obj))};
 }
@@ -196,6 +206,7 @@ asio::awaitable<Status> Informer::ListAndReplace() {
     std::string key = ObjectKey(item);
     seen.insert(key);
     ObjectPtr old = indexer_.Get(std::string_view(key));
+    if (options_.drop_managed_fields) DropManagedFields(item);
     auto obj = std::make_shared<const json::object>(std::move(item));
     if (old && api::ResourceVersion(*old) == api::ResourceVersion(*obj) &&
         !api::ResourceVersion(*obj).empty()) {
@@ -233,7 +244,9 @@ void Informer::Apply(const WatchEvent& ev) {
     }
     return;
   }
-  auto obj = std::make_shared<const json::object>(ev.object);
+  auto copy = std::make_shared<json::object>(ev.object);
+  if (options_.drop_managed_fields) DropManagedFields(*copy);
+  ObjectPtr obj = std::move(copy);
   ObjectPtr old = indexer_.Get(std::string_view(key));
   indexer_.Upsert(key, obj);
   for (auto& h : handlers_) {

@@ -8,7 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
-#include "client/co_result.h"
+#include "mini8s/common/co_result.h"
 #include "mini8s/api/object.h"
 #include "mini8s/common/json.h"
 #include "mini8s/http/client.h"
@@ -115,9 +115,35 @@ struct RestClient::Request {
   bool retry = false;
 };
 
+namespace {
+
+// The HTTPS transport.
+class HttpTransport final : public RestTransport {
+ public:
+  explicit HttpTransport(std::unique_ptr<http::Client> http) : http_(std::move(http)) {}
+  asio::awaitable<Result<http::ClientResponse>> Send(http::ClientRequest request) override {
+    return http_->Send(std::move(request));
+  }
+  asio::awaitable<Result<std::unique_ptr<http::ResponseStream>>> OpenStream(
+      http::ClientRequest request) override {
+    return http_->OpenStream(std::move(request));
+  }
+
+ private:
+  std::unique_ptr<http::Client> http_;
+};
+
+}  // namespace
+
 RestClient::RestClient(RestConfig config, RestClientOptions options,
-                       std::unique_ptr<http::Client> http)
-    : config_(std::move(config)), options_(std::move(options)), http_(std::move(http)) {}
+                       std::unique_ptr<RestTransport> transport)
+    : config_(std::move(config)), options_(std::move(options)), http_(std::move(transport)) {}
+
+std::unique_ptr<RestClient> RestClient::WithTransport(RestConfig config, RestClientOptions options,
+                                                      std::unique_ptr<RestTransport> transport) {
+  return std::unique_ptr<RestClient>(
+      new RestClient(std::move(config), std::move(options), std::move(transport)));
+}
 
 RestClient::~RestClient() = default;
 
@@ -134,8 +160,8 @@ Result<std::unique_ptr<RestClient>> RestClient::Create(asio::any_io_executor exe
   ho.request_timeout = options.request_timeout;
   ho.user_agent = options.user_agent;
   MINI8S_ASSIGN_OR_RETURN(auto http, http::Client::Create(std::move(executor), std::move(ho)));
-  return std::unique_ptr<RestClient>(
-      new RestClient(std::move(config), std::move(options), std::move(http)));
+  return std::unique_ptr<RestClient>(new RestClient(
+      std::move(config), std::move(options), std::make_unique<HttpTransport>(std::move(http))));
 }
 
 std::string RestClient::ResourcePath(const Resource& resource, std::string_view ns,
@@ -192,7 +218,7 @@ asio::awaitable<Result<std::string>> RestClient::Do(Request request) {
 asio::awaitable<Result<json::object>> RestClient::Get(Resource resource, std::string ns,
                                                       std::string name) {
   Request r{"GET", ResourcePath(resource, ns, name), "", "", true};
-  MINI8S_CLIENT_CO_ASSIGN_OR_RETURN(std::string body, co_await Do(std::move(r)));
+  MINI8S_CO_ASSIGN_OR_RETURN(std::string body, co_await Do(std::move(r)));
   co_return ParseObject(body);
 }
 
@@ -207,8 +233,8 @@ asio::awaitable<Result<ObjectList>> RestClient::List(Resource resource, std::str
     q.emplace_back("resourceVersion", options.resource_version);
   }
   Request r{"GET", WithQuery(ResourcePath(resource, ns, ""), q), "", "", true};
-  MINI8S_CLIENT_CO_ASSIGN_OR_RETURN(std::string body, co_await Do(std::move(r)));
-  MINI8S_CLIENT_CO_ASSIGN_OR_RETURN(json::object list, ParseObject(body));
+  MINI8S_CO_ASSIGN_OR_RETURN(std::string body, co_await Do(std::move(r)));
+  MINI8S_CO_ASSIGN_OR_RETURN(json::object list, ParseObject(body));
   ObjectList out;
   out.resource_version = std::string(api::GetString(list, "metadata.resourceVersion"));
   out.continue_token = std::string(api::GetString(list, "metadata.continue"));
@@ -237,9 +263,13 @@ asio::awaitable<Result<json::object>> RestClient::Create(Resource resource, json
   Query q;
   AddWriteOptions(q, options.dry_run, options.field_manager, options.field_validation);
   std::string ns(api::Namespace(object));
-  Request r{"POST", WithQuery(ResourcePath(resource, ns, ""), q), json::serialize(object),
-            "application/json", false};
-  MINI8S_CLIENT_CO_ASSIGN_OR_RETURN(std::string body, co_await Do(std::move(r)));
+  // A subresource create (pods/binding, pods/eviction) posts to the named object's subresource.
+  std::string path = options.subresource.empty()
+                         ? ResourcePath(resource, ns, "")
+                         : ResourcePath(resource, ns, api::Name(object), options.subresource);
+  Request r{"POST", WithQuery(std::move(path), q), json::serialize(object), "application/json",
+            false};
+  MINI8S_CO_ASSIGN_OR_RETURN(std::string body, co_await Do(std::move(r)));
   co_return ParseObject(body);
 }
 
@@ -252,7 +282,7 @@ asio::awaitable<Result<json::object>> RestClient::Update(Resource resource, json
   // PUT is guarded by metadata.resourceVersion, so a retry cannot apply twice.
   Request r{"PUT", WithQuery(std::move(path), q), json::serialize(object), "application/json",
             true};
-  MINI8S_CLIENT_CO_ASSIGN_OR_RETURN(std::string body, co_await Do(std::move(r)));
+  MINI8S_CO_ASSIGN_OR_RETURN(std::string body, co_await Do(std::move(r)));
   co_return ParseObject(body);
 }
 
@@ -264,7 +294,7 @@ asio::awaitable<Result<json::object>> RestClient::Patch(Resource resource, std::
   if (options.force) q.emplace_back("force", "true");
   Request r{"PATCH", WithQuery(ResourcePath(resource, ns, name, options.subresource), q),
             std::move(patch), std::string(PatchContentType(type)), false};
-  MINI8S_CLIENT_CO_ASSIGN_OR_RETURN(std::string body, co_await Do(std::move(r)));
+  MINI8S_CO_ASSIGN_OR_RETURN(std::string body, co_await Do(std::move(r)));
   co_return ParseObject(body);
 }
 
@@ -284,7 +314,7 @@ asio::awaitable<Result<json::object>> RestClient::Delete(Resource resource, std:
   if (options.dry_run) body["dryRun"] = json::array{"All"};
   Request r{"DELETE", ResourcePath(resource, ns, name), json::serialize(body), "application/json",
             true};
-  MINI8S_CLIENT_CO_ASSIGN_OR_RETURN(std::string resp, co_await Do(std::move(r)));
+  MINI8S_CO_ASSIGN_OR_RETURN(std::string resp, co_await Do(std::move(r)));
   co_return ParseObject(resp);
 }
 

@@ -21,7 +21,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
-#include "http/co_result.h"
+#include "mini8s/common/co_result.h"
 #include "http/tls_context.h"
 #include "http/websocket_session.h"
 #include "mini8s/common/logging.h"

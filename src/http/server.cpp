@@ -85,8 +85,13 @@ struct Exchange {
 
 struct Responder::State {
   explicit State(std::shared_ptr<Exchange> e) : exchange(std::move(e)) {}
+  explicit State(std::shared_ptr<LocalSink> s) : local(std::move(s)) {}
   ~State() {
     if (used.load()) return;
+    if (local) {
+      local->OnAbandoned();
+      return;
+    }
     net::post(exchange->strand, [ex = exchange] {
       if (ex->answer != Exchange::Answer::kNone) return;
       ex->answer = Exchange::Answer::kAbandoned;
@@ -94,8 +99,13 @@ struct Responder::State {
     });
   }
   std::shared_ptr<Exchange> exchange;
+  std::shared_ptr<LocalSink> local;  // set instead of `exchange` for in-process requests
   std::atomic<bool> used{false};
 };
+
+Responder MakeLocalResponder(std::shared_ptr<LocalSink> sink) {
+  return Responder(std::make_shared<Responder::State>(std::move(sink)));
+}
 
 namespace {
 
@@ -155,6 +165,10 @@ Responder::Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
 
 bool Responder::Send(HttpResponse response) {
   if (!state_ || state_->used.exchange(true)) return false;
+  if (state_->local) {
+    state_->local->OnResponse(std::move(response));
+    return true;
+  }
   net::dispatch(state_->exchange->strand,
                 [ex = state_->exchange, r = std::move(response)]() mutable {
                   if (ex->answer != Exchange::Answer::kNone) return;
@@ -167,6 +181,7 @@ bool Responder::Send(HttpResponse response) {
 
 std::shared_ptr<StreamWriter> Responder::StartStream(int status, Headers headers) {
   if (!state_ || state_->used.exchange(true)) return nullptr;
+  if (state_->local) return state_->local->OnStream(status, std::move(headers));
   net::dispatch(state_->exchange->strand,
                 [ex = state_->exchange, status, h = std::move(headers)]() mutable {
                   if (ex->answer != Exchange::Answer::kNone) return;
@@ -179,7 +194,7 @@ std::shared_ptr<StreamWriter> Responder::StartStream(int status, Headers headers
 }
 
 bool Responder::AcceptWebSocket(std::string subprotocol, WebSocketHandlers handlers) {
-  if (!state_ || state_->used.exchange(true)) return false;
+  if (!state_ || state_->local || state_->used.exchange(true)) return false;
   net::dispatch(state_->exchange->strand, [ex = state_->exchange, p = std::move(subprotocol),
                                            h = std::move(handlers)]() mutable {
     if (ex->answer != Exchange::Answer::kNone) return;

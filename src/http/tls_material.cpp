@@ -198,12 +198,27 @@ Result<CertificateAndKey> GenerateSelfSignedCa(const std::string& common_name, K
   return out;
 }
 
+namespace {
+
+// Signs a leaf certificate for the public half of `key`.
+Result<std::string> IssueForPublicKey(const CertificateAndKey& ca,
+                                      const CertificateRequest& request, EVP_PKEY* key);
+
+}  // namespace
+
 Result<std::string> IssueCertificateForKey(const CertificateAndKey& ca,
                                            const CertificateRequest& request,
                                            const std::string& key_pem) {
+  MINI8S_ASSIGN_OR_RETURN(PkeyPtr key, KeyFromPem(key_pem));
+  return IssueForPublicKey(ca, request, key.get());
+}
+
+namespace {
+
+Result<std::string> IssueForPublicKey(const CertificateAndKey& ca,
+                                      const CertificateRequest& request, EVP_PKEY* key_ptr) {
   MINI8S_ASSIGN_OR_RETURN(X509Ptr ca_cert, CertFromPem(ca.cert_pem));
   MINI8S_ASSIGN_OR_RETURN(PkeyPtr ca_key, KeyFromPem(ca.key_pem));
-  MINI8S_ASSIGN_OR_RETURN(PkeyPtr key, KeyFromPem(key_pem));
   if (X509_check_private_key(ca_cert.get(), ca_key.get()) != 1) {
     return Status::Invalid(OpenSslError("CA key does not match the CA certificate"));
   }
@@ -226,7 +241,7 @@ Result<std::string> IssueCertificateForKey(const CertificateAndKey& ca,
   }
   X509Ptr cert(X509_new());
   if (!cert) return Status::Internal(OpenSslError("X509_new"));
-  MINI8S_RETURN_IF_ERROR(InitCert(cert.get(), key.get(), request.validity));
+  MINI8S_RETURN_IF_ERROR(InitCert(cert.get(), key_ptr, request.validity));
   MINI8S_RETURN_IF_ERROR(
       SetName(X509_get_subject_name(cert.get()), request.common_name, request.organizations));
   if (X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get())) != 1) {
@@ -255,6 +270,8 @@ Result<std::string> IssueCertificateForKey(const CertificateAndKey& ca,
   }
   return CertToPem(cert.get());
 }
+
+}  // namespace
 
 Result<CertificateAndKey> IssueCertificate(const CertificateAndKey& ca,
                                            const CertificateRequest& request, KeyType type) {
@@ -387,6 +404,40 @@ Result<std::string> ReadPemFile(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+Result<std::string> GenerateCsr(const std::string& key_pem, const CertificateRequest& request) {
+  MINI8S_ASSIGN_OR_RETURN(PkeyPtr key, KeyFromPem(key_pem));
+  std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>> req(X509_REQ_new());
+  if (!req || X509_REQ_set_version(req.get(), 0) != 1) {
+    return Status::Internal(OpenSslError("X509_REQ_new"));
+  }
+  MINI8S_RETURN_IF_ERROR(
+      SetName(X509_REQ_get_subject_name(req.get()), request.common_name, request.organizations));
+  if (X509_REQ_set_pubkey(req.get(), key.get()) != 1 ||
+      X509_REQ_sign(req.get(), key.get(), EVP_sha256()) == 0) {
+    return Status::Internal(OpenSslError("sign CSR"));
+  }
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509_REQ(bio.get(), req.get()) != 1) {
+    return Status::Internal(OpenSslError("write CSR"));
+  }
+  return BioToString(bio.get());
+}
+
+Result<std::string> IssueCertificateForCsr(const CertificateAndKey& ca,
+                                           const CertificateRequest& request,
+                                           const std::string& csr_pem) {
+  BioPtr bio = MemBio(csr_pem);
+  std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>> req(
+      bio ? PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!req) return Status::Invalid(OpenSslError("read certificate signing request"));
+  EVP_PKEY* key = X509_REQ_get0_pubkey(req.get());
+  // Proof of possession: the request is signed by the key it asks a certificate for.
+  if (key == nullptr || X509_REQ_verify(req.get(), key) != 1) {
+    return Status::Invalid(OpenSslError("certificate signing request signature does not verify"));
+  }
+  return IssueForPublicKey(ca, request, key);
 }
 
 }  // namespace mini8s::http

@@ -6,6 +6,8 @@
 #include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -508,6 +510,14 @@ int Init::Run(const InitArgs& a, const Spec* preloaded) {
     DieErrno(InitStep::kArgs, "close_range");
   }
   ::umask(0);
+  // The parent's blocked signals and ignored dispositions survive execve (a supervisor blocks
+  // SIGCHLD for its signalfd): the workload starts from the defaults.
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+  }
   Spec loaded;
   if (preloaded == nullptr) {
     auto spec_r = LoadSpec(a.bundle);
@@ -611,7 +621,14 @@ int Init::Run(const InitArgs& a, const Spec* preloaded) {
       }
     }
   }
-  if (a.mode != "exec") ::setsid();
+  if (a.mode != "exec") {
+    ::setsid();
+  } else if (a.tty) {
+    // A new session whose controlling terminal is the pty slave on stdin (what runc does with
+    // its console socket), so that job control and ^C reach the exec'd shell.
+    ::setsid();
+    if (::ioctl(0, TIOCSCTTY, 0) != 0) DieErrno(InitStep::kExec, "TIOCSCTTY");
+  }
 
   Send(SyncType::kReady);
   // In create mode the parent stops listening after "ready": later failures go to stderr too.
@@ -669,6 +686,8 @@ InitArgs ParseInitArgs(const std::vector<std::string>& args) {
       a.cgroup_dirs.emplace_back(kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
     } else if (s == "--join") {
       a.join_files.push_back(next());
+    } else if (s == "--tty") {
+      a.tty = true;
     } else if (s == "--oom-score-adj") {
       a.oom_score_adj = std::atoi(next().c_str());
     } else if (s == "--env") {

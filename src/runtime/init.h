@@ -22,6 +22,7 @@ struct InitArgs {
   std::vector<std::pair<std::string, std::string>> cgroup_dirs;
   std::vector<std::string> join_files;  // write "0" into each to join our cgroup
   std::optional<int> oom_score_adj;
+  bool tty = false;  // exec: fd 0 is a terminal to make the controlling one
   // exec overrides
   std::vector<std::string> args, env;
   std::string cwd, process_json;

@@ -137,7 +137,15 @@ struct SpawnRequest {
   std::optional<int> oom_score_adj;
   // Non-null: run the init in the cloned child with this config (single-threaded callers only).
   const Spec* in_process_spec = nullptr;
+  StdioFds stdio = {-1, -1, -1};
 };
+
+// In the cloned child: installs the requested stdio (dup2 clears close-on-exec).
+void InstallStdio(const StdioFds& stdio) {
+  for (int i = 0; i < 3; ++i) {
+    if (stdio[i] >= 0) ::dup2(stdio[i], i);
+  }
+}
 
 bool SingleThreaded() {
   auto stat = ReadFile("/proc/self/stat");
@@ -242,6 +250,7 @@ Result<Spawned> Spawn(const std::string& init_binary, const SpawnRequest& req) {
     // Cloned from a single-threaded process: the child is a private copy and may run the init
     // code itself (what crun does), skipping the re-exec.
     ::close(parent_fd);
+    InstallStdio(req.stdio);
     const std::vector<std::string>& mine = into_cgroup >= 0 ? args_into : args_plain;
     ::_exit(RunInit(ParseInitArgs(std::vector<std::string>(mine.begin() + 3, mine.end())),
                     in_process));
@@ -249,6 +258,7 @@ Result<Spawned> Spawn(const std::string& init_binary, const SpawnRequest& req) {
   if (pid == 0) {
     // Child of a possibly multi-threaded process: no allocation, no locks, no logging.
     ::fcntl(child_fd, F_SETFD, 0);
+    InstallStdio(req.stdio);
     ::execve(path, into_cgroup >= 0 ? argv_into.data() : argv_plain.data(), envp);
     SyncMsg m{};
     m.type = static_cast<uint32_t>(SyncType::kError);
@@ -434,6 +444,7 @@ Result<Runtime::Created> Runtime::DoCreate(const std::string& id, const std::str
   req.pidns_fd = pidns.get();
   req.cgroup = c.cgroup.get();
   req.oom_score_adj = spec.process.oom_score_adj;
+  req.stdio = options.stdio;
   if (options_.init_in_process) req.in_process_spec = &spec;
   MINI8S_ASSIGN_OR_RETURN(c.spawned, Spawn(options_.init_binary, req));
   c.pid = c.spawned.pid;
@@ -640,10 +651,12 @@ Result<ExitInfo> Runtime::Exec(const std::string& id, const ExecOptions& options
   if (!options.process_json.empty()) {
     req.argv.insert(req.argv.end(), {"--process", options.process_json});
   }
+  if (options.tty) req.argv.push_back("--tty");
   req.argv.push_back("--");
   req.argv.insert(req.argv.end(), options.args.begin(), options.args.end());
   req.pidns_fd = pidns.get();
   req.cgroup = cg.get();
+  req.stdio = options.stdio;
   if (options_.init_in_process) req.in_process_spec = &spec;
   MINI8S_ASSIGN_OR_RETURN(Spawned sp, Spawn(options_.init_binary, req));
   MINI8S_RETURN_IF_ERROR(AwaitReady(sp));
@@ -656,6 +669,7 @@ Result<ExitInfo> Runtime::Exec(const std::string& id, const ExecOptions& options
   if (!options.pid_file.empty()) {
     MINI8S_RETURN_IF_ERROR(WriteFileAtomic(options.pid_file, std::to_string(sp.pid), 0644));
   }
+  if (options.pid_out != nullptr) *options.pid_out = sp.pid;
   if (options.detach) return ExitInfo{};
   return WaitExit(sp.pid, nullptr);
 }

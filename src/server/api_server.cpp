@@ -338,6 +338,34 @@ Reply InternalReply(std::string_view message) {
   return StatusReply(500, "InternalError", "Internal error occurred: " + std::string(message));
 }
 
+std::optional<Reply> AdmissionScope::Admit() {
+  for (const auto& plugin : opts_.admission) {
+    Status s = plugin->Admit(attrs_);
+    if (!s.ok()) {
+      Finish(false);
+      if (s.code() == Code::kInvalid) {
+        // Plug-ins give the field error; the response names the object as upstream does.
+        std::string msg = s.message();
+        std::string head = attrs_.kind.kind + " \"" + std::string(attrs_.name) + "\" is invalid: ";
+        if (msg.rfind(attrs_.kind.kind + " \"", 0) != 0) msg = head + msg;
+        json::object d{{"name", std::string(attrs_.name)},
+                       {"group", attrs_.kind.group},
+                       {"kind", attrs_.kind.kind}};
+        return StatusReply(422, "Invalid", msg, &d);
+      }
+      return FromStatus(s);
+    }
+    admitted_.push_back(plugin.get());
+  }
+  return std::nullopt;
+}
+
+void AdmissionScope::Finish(bool committed) {
+  if (finished_) return;
+  finished_ = true;
+  for (AdmissionPlugin* p : admitted_) p->Committed(attrs_, committed && !attrs_.dry_run);
+}
+
 Reply FromStatus(const Status& s) {
   switch (s.code()) {
     case Code::kNotFound: return StatusReply(404, "NotFound", s.message());
@@ -427,7 +455,8 @@ std::string_view ReportedVerb(const http::HttpRequest& req, const RequestInfo& i
 
 }  // namespace
 
-void ApiServer::Impl::Process(const http::HttpRequest& req, http::Responder& responder) {
+void ApiServer::Impl::Process(const http::HttpRequest& req, http::Responder& responder,
+                              const UserInfo* local_user) {
   auto started = std::chrono::steady_clock::now();
   bool answered = false;
   Reply reply;
@@ -461,6 +490,8 @@ void ApiServer::Impl::Process(const http::HttpRequest& req, http::Responder& res
     } else if (p == "/healthz" || p == "/livez" || p == "/readyz" || p.rfind("/healthz/", 0) == 0 ||
                p.rfind("/livez/", 0) == 0 || p.rfind("/readyz/", 0) == 0) {
       reply = Health(req, std::string_view(p).substr(1, p.find('/', 1) - 1));
+    } else if (local_user != nullptr) {
+      reply = Route(req, info, *local_user, responder, answered);
     } else {
       auto user = opts.authenticator->Authenticate(req);
       if (!user.ok() || !user->has_value()) {
@@ -528,6 +559,7 @@ Reply ApiServer::Impl::Route(const http::HttpRequest& req, const RequestInfo& in
     return StatusReply(403, "Forbidden", ForbiddenMessage(attrs), &d);
   }
 
+  info.user = &user;
   auto kind = registry->FindResource(info.group, info.version, info.resource);
   if (!kind || kind->plural != info.resource || info.parts.size() > 3 ||
       (!kind->namespaced && !info.namespace_.empty() && info.resource != "namespaces") ||
@@ -549,8 +581,17 @@ Reply ApiServer::Impl::Route(const http::HttpRequest& req, const RequestInfo& in
   const std::string& v = info.verb;
   if (!info.subresource.empty()) {
     if (info.subresource == "scale") return Scale(req, info, k);
+    const bool pod = k.group.empty() && k.kind == "Pod";
+    if (pod && (info.subresource == "binding" || info.subresource == "eviction")) {
+      if (v != "create") return not_allowed(v);
+      return info.subresource == "binding" ? PodBinding(req, info, k) : PodEviction(req, info, k);
+    }
+    if (k.group.empty() && k.kind == "Namespace" && info.subresource == "finalize") {
+      if (v != "update") return not_allowed(v);
+      return NamespaceFinalize(req, info, k);
+    }
     if (info.subresource != "status") {
-      // TODO(server): log, exec, attach, portforward, binding, eviction, token: later issues.
+      // TODO(server): log, exec, attach, portforward, token: the node agent and security issues.
       return StatusReply(404, "NotFound", "the server could not find the requested resource");
     }
     if (v != "get" && v != "update" && v != "patch") return not_allowed(v);

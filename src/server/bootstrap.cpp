@@ -153,6 +153,8 @@ std::string Base64(const std::string& in) {
 
 }  // namespace
 
+std::vector<std::string> HostIPv4Addresses() { return NodeIps(); }
+
 Result<std::string> FirstServiceIp(const std::string& cidr) {
   auto slash = cidr.find('/');
   std::string addr = cidr.substr(0, slash);

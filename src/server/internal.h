@@ -40,7 +40,10 @@ struct RequestInfo {
   // Set by routing once the resource (and subresource) is known to be served: only then do its
   // names become metric labels (unknown paths must not grow the series set).
   mutable bool served = false;
+  // The authenticated user, set by routing (admission plug-ins see it).
+  mutable const UserInfo* user = nullptr;
 };
+
 
 // What the client asked the object responses to look like (Accept): plain JSON, or a
 // metav1.Table (kubectl get).
@@ -81,6 +84,26 @@ std::string QualifiedResource(const api::KindInfo& k);
 
 Reply JsonReply(int status, const json::value& v);
 
+// One request's pass through the admission plug-ins: Admit runs them in order; Finish tells the
+// ones that admitted whether the write committed (rolled back as not committed if never called).
+class AdmissionScope {
+ public:
+  AdmissionScope(const ApiServerOptions& opts, AdmissionAttributes attrs)
+      : opts_(opts), attrs_(attrs) {}
+  ~AdmissionScope() { Finish(false); }
+  AdmissionScope(const AdmissionScope&) = delete;
+  AdmissionScope& operator=(const AdmissionScope&) = delete;
+  // The refusal of the first plug-in that refused, as a response.
+  std::optional<Reply> Admit();
+  void Finish(bool committed);
+
+ private:
+  const ApiServerOptions& opts_;
+  AdmissionAttributes attrs_;
+  std::vector<AdmissionPlugin*> admitted_;
+  bool finished_ = false;
+};
+
 struct ApiServer::Impl {
   ApiServerOptions opts;
   std::shared_ptr<api::Registry> registry;
@@ -95,7 +118,9 @@ struct ApiServer::Impl {
 
   explicit Impl(ApiServerOptions o);
 
-  void Process(const http::HttpRequest& req, http::Responder& responder);
+  // `local_user` set: an in-process request (LocalClient) already authenticated as that user.
+  void Process(const http::HttpRequest& req, http::Responder& responder,
+               const UserInfo* local_user = nullptr);
   Reply Route(const http::HttpRequest& req, const RequestInfo& info, const UserInfo& user,
               http::Responder& responder, bool& answered);
 
@@ -119,6 +144,10 @@ struct ApiServer::Impl {
   Reply DeleteCollection(const http::HttpRequest& req, const RequestInfo& info,
                          const api::KindInfo& k);
   Reply Scale(const http::HttpRequest& req, const RequestInfo& info, const api::KindInfo& k);
+  Reply PodBinding(const http::HttpRequest& req, const RequestInfo& info, const api::KindInfo& k);
+  Reply PodEviction(const http::HttpRequest& req, const RequestInfo& info, const api::KindInfo& k);
+  Reply NamespaceFinalize(const http::HttpRequest& req, const RequestInfo& info,
+                          const api::KindInfo& k);
   // Starts a watch stream; returns a Reply only for errors before the stream starts.
   std::optional<Reply> Watch(const http::HttpRequest& req, const RequestInfo& info,
                              const api::KindInfo& k, http::Responder& responder);

@@ -22,6 +22,15 @@ namespace {
 
 constexpr int kMaxUpdateRetries = 5;
 
+// Whom admission sees for the server's own writes (namespace cleanup, CRD cleanup).
+const UserInfo& ServerUser() {
+  static const UserInfo* user = new UserInfo{"system:apiserver", "", {"system:masters"}};
+  return *user;
+}
+const UserInfo& UserOf(const RequestInfo& info) {
+  return info.user != nullptr ? *info.user : ServerUser();
+}
+
 // Events expire an hour after their last write (kube-apiserver's --event-ttl default).
 constexpr int64_t kEventTtlSeconds = 3600;
 int64_t TtlFor(const api::KindInfo& k) {
@@ -685,6 +694,14 @@ Reply CreateObject(ApiServer::Impl& impl, const http::HttpRequest& req, const Re
     json::object o = obj;
     api::ApplyDefaults(k, o);
     if (k.group.empty() && k.kind == "Namespace") {
+      // Upstream's namespace strategy: the "kubernetes" finalizer holds a deleted namespace until
+      // its content is gone.
+      json::array fin;
+      if (const json::array* f = api::GetArray(o, "spec.finalizers")) fin = *f;
+      bool has = false;
+      for (const auto& f : fin) has = has || (f.is_string() && f.as_string() == "kubernetes");
+      if (!has) fin.push_back("kubernetes");
+      api::MutableObjectAt(o, "spec")["finalizers"] = std::move(fin);
       api::MutableObjectAt(o, "status")["phase"] = "Active";
       api::MutableObjectAt(o, "metadata.labels")["kubernetes.io/metadata.name"] =
           std::string(api::Name(o));
@@ -693,6 +710,10 @@ Reply CreateObject(ApiServer::Impl& impl, const http::HttpRequest& req, const Re
       // A new pod's status is the server's (upstream's podStrategy.PrepareForCreate).
       o["status"] = json::object{{"phase", "Pending"}, {"qosClass", PodQosClass(o)}};
     }
+    std::string adm_name(api::Name(o));
+    AdmissionScope adm(opts, AdmissionAttributes{"CREATE", k, "", ns, adm_name, &o, nullptr,
+                                                 UserOf(info), DryRun(req)});
+    if (auto refused = adm.Admit()) return *refused;
     api::ErrorList errs = api::ValidateCreate(k, o);
     if (!errs.empty()) return InvalidReply(k, api::Name(o), errs);
     if (ApiServer::Impl::IsCrd(k)) {
@@ -727,6 +748,7 @@ Reply CreateObject(ApiServer::Impl& impl, const http::HttpRequest& req, const Re
       }
       return FromStatus(rev.error());
     }
+    adm.Finish(true);
     Meta(o)["resourceVersion"] = std::to_string(*rev);
     Reply r = JsonReply(201, o);
     r.headers = warnings;
@@ -782,6 +804,13 @@ static UpdateOutcome CommitUpdate(ApiServer::Impl& impl, const http::HttpRequest
       Meta(obj)["generation"] = gen + 1;
     }
   }
+  AdmissionScope adm(impl.opts,
+                     AdmissionAttributes{"UPDATE", k, info.subresource, info.namespace_, info.name,
+                                         &obj, &old, UserOf(info), DryRun(req)});
+  if (auto refused = adm.Admit()) {
+    out.reply = *refused;
+    return out;
+  }
   api::ErrorList errs = api::ValidateUpdate(k, obj, old);
   if (!errs.empty()) {
     out.reply = InvalidReply(k, api::Name(obj), errs);
@@ -826,6 +855,7 @@ static UpdateOutcome CommitUpdate(ApiServer::Impl& impl, const http::HttpRequest
     }
     return out;
   }
+  adm.Finish(true);
   out.reply = JsonReply(200, *written);
   out.reply.headers = warnings;
   return out;
@@ -1070,7 +1100,8 @@ bool ReturnsDeletedObject(const api::KindInfo& k) {
 
 // Deletes one object with `o`: preconditions, finalizers, graceful pods. Returns the reply.
 static Reply DeleteOne(ApiServer::Impl& impl, const api::KindInfo& k, const std::string& ns,
-                       const std::string& name, const DeleteOptions& o, bool* gone) {
+                       const std::string& name, const DeleteOptions& o, bool* gone,
+                       const UserInfo& user = ServerUser()) {
   std::string key = impl.Key(k, ns, name);
   for (int attempt = 0; attempt < kMaxUpdateRetries; ++attempt) {
     auto kv = impl.store->Get(key);
@@ -1091,6 +1122,9 @@ static Reply DeleteOne(ApiServer::Impl& impl, const api::KindInfo& k, const std:
                                o.precondition_rv + ", ResourceVersion in object meta: " +
                                std::string(api::ResourceVersion(*obj)));
     }
+    AdmissionScope adm(impl.opts, AdmissionAttributes{"DELETE", k, "", ns, name, nullptr,
+                                                      &*obj, user, o.dry_run});
+    if (auto refused = adm.Admit()) return *refused;
     json::object upd = *obj;
     std::vector<std::string> fin = api::Finalizers(upd);
     if (o.propagation == "Foreground" && !Has(fin, "foregroundDeletion")) {
@@ -1147,41 +1181,8 @@ static Reply DeleteOne(ApiServer::Impl& impl, const api::KindInfo& k, const std:
         if (w.error().Is(Code::kConflict)) continue;
         return FromStatus(w.error());
       }
-      if (is_ns) {
-        // Namespace lifecycle (until a namespace controller exists): delete the content, then
-        // finalize the namespace once nothing is left in it.
-        bool left = false;
-        std::set<std::string> seen;
-        for (const auto& kind : impl.registry->Kinds()) {
-          if (!kind->namespaced || kind->plural.empty() || kind->subresource_only) continue;
-          std::string prefix = impl.Prefix(*kind, name);
-          if (!seen.insert(prefix).second) continue;
-          auto items = impl.store->List(prefix);
-          if (!items.ok()) continue;
-          for (const auto& item : items->items) {
-            std::string iname = item.key.substr(prefix.size());
-            bool g = false;
-            DeleteOptions bg;
-            bg.grace = 0;
-            (void)DeleteOne(impl, *kind, name, iname, bg, &g);
-            left = left || !g;
-          }
-        }
-        if (!left) {
-          auto cur = impl.store->Get(key);
-          if (cur.ok()) {
-            auto nsobj = impl.Decode(*cur);
-            if (nsobj.ok()) {
-              api::MutableObjectAt(*nsobj, "spec").erase("finalizers");
-              auto fin_w = impl.StoreUpdate(k, key, *nsobj, cur->mod_revision);
-              if (fin_w.ok()) {
-                if (gone) *gone = true;
-                return JsonReply(200, *fin_w);
-              }
-            }
-          }
-        }
-      }
+      // A namespace stays Terminating until the namespace controller has emptied it and removed
+      // the "kubernetes" finalizer through namespaces/<name>/finalize.
       if (is_crd) {
         Status cs = impl.CleanupCrd(name);
         if (!cs.ok()) return FromStatus(cs);
@@ -1191,7 +1192,9 @@ static Reply DeleteOne(ApiServer::Impl& impl, const api::KindInfo& k, const std:
           return JsonReply(200, *w);  // upstream answers with the CRD as it was marked
         }
       }
-      if (gone) *gone = !impl.store->Get(key).ok();
+      bool removed = !impl.store->Get(key).ok();
+      if (gone) *gone = removed;
+      adm.Finish(removed);
       return JsonReply(200, *w);
     }
     if (o.dry_run) return JsonReply(200, *obj);
@@ -1202,6 +1205,7 @@ static Reply DeleteOne(ApiServer::Impl& impl, const api::KindInfo& k, const std:
       return FromStatus(d.error());
     }
     if (gone) *gone = true;
+    adm.Finish(true);
     if (ApiServer::Impl::IsCrd(k)) impl.ForgetCrd(name);
     if (ReturnsDeletedObject(k)) {
       Meta(*obj)["resourceVersion"] = std::to_string(d->revision);
@@ -1218,7 +1222,8 @@ Reply ApiServer::Impl::Delete(const http::HttpRequest& req, const RequestInfo& i
                               const api::KindInfo& k) {
   DeleteOptions o;
   if (auto err = ParseDeleteOptions(req, o)) return *err;
-  return DeleteOne(*this, k, k.namespaced ? info.namespace_ : "", info.name, o, nullptr);
+  return DeleteOne(*this, k, k.namespaced ? info.namespace_ : "", info.name, o, nullptr,
+                   UserOf(info));
 }
 
 Reply ApiServer::Impl::DeleteCollection(const http::HttpRequest& req, const RequestInfo& info,
@@ -1353,6 +1358,161 @@ Reply ApiServer::Impl::Scale(const http::HttpRequest& req, const RequestInfo& in
       return FromStatus(w.error());
     }
     return JsonReply(200, build(*w));
+  }
+  return ConflictReply(k, info.name, "the object has been modified; please retry");
+}
+
+}  // namespace mini8s::server
+
+namespace mini8s::server {
+
+namespace {
+
+json::object SuccessStatus(int code) {
+  return json::object{{"kind", "Status"},
+                      {"apiVersion", "v1"},
+                      {"metadata", json::object()},
+                      {"status", "Success"},
+                      {"code", code}};
+}
+
+}  // namespace
+
+// POST pods/<name>/binding: the scheduler's write. Sets spec.nodeName once (409 when already
+// assigned or being deleted) and marks PodScheduled, as upstream's BindingREST does.
+Reply ApiServer::Impl::PodBinding(const http::HttpRequest& req, const RequestInfo& info,
+                                  const api::KindInfo& k) {
+  auto body = ParseJson(req.body);
+  if (!body.ok() || !body->is_object()) {
+    return BadRequestReply(body.ok() ? "binding must be an object" : body.error().message());
+  }
+  std::string node(JsonGetString(*body, "target.name").value_or(""));
+  std::string kind(JsonGetString(*body, "target.kind").value_or("Node"));
+  if (node.empty() || (kind != "Node" && !kind.empty())) {
+    api::ErrorList errs{api::Required(api::FieldPath("target").Child("name"), "")};
+    return JsonReply(422, api::InvalidStatus("", "Binding", info.name, errs));
+  }
+  std::string key = Key(k, info.namespace_, info.name);
+  auto conflict = [&](const std::string& why) {
+    json::object d{{"name", info.name}, {"kind", "pods/binding"}};
+    return StatusReply(409, "Conflict",
+                       "Operation cannot be fulfilled on pods/binding \"" + info.name + "\": " + why,
+                       &d);
+  };
+  for (int attempt = 0; attempt < kMaxUpdateRetries; ++attempt) {
+    auto kv = store->Get(key);
+    if (!kv.ok()) {
+      if (kv.error().Is(Code::kNotFound)) return NotFoundReply(k, info.name);
+      return FromStatus(kv.error());
+    }
+    auto pod = Decode(*kv);
+    if (!pod.ok()) return FromStatus(pod.error());
+    if (api::IsBeingDeleted(*pod)) {
+      return conflict("pod " + info.name + " is being deleted, cannot be assigned to a host");
+    }
+    std::string_view current = api::GetString(*pod, "spec.nodeName");
+    if (!current.empty()) {
+      return conflict("pod " + info.name + " is already assigned to node \"" +
+                      std::string(current) + "\"");
+    }
+    json::object upd = *pod;
+    api::MutableObjectAt(upd, "spec")["nodeName"] = node;
+    if (const json::object* ann = api::GetObject(body->as_object(), "metadata.annotations")) {
+      for (const auto& [ak, av] : *ann) {
+        if (av.is_string()) api::SetAnnotation(upd, ak, av.as_string());
+      }
+    }
+    json::array conds;
+    if (const json::array* old = api::GetArray(upd, "status.conditions")) {
+      for (const auto& c : *old) {
+        if (JsonGetString(c, "type").value_or("") != "PodScheduled") conds.push_back(c);
+      }
+    }
+    conds.push_back(json::object{{"type", "PodScheduled"},
+                                 {"status", "True"},
+                                 {"lastProbeTime", nullptr},
+                                 {"lastTransitionTime", NowRfc3339(*opts.clock)}});
+    api::MutableObjectAt(upd, "status")["conditions"] = std::move(conds);
+    if (DryRun(req)) return JsonReply(201, SuccessStatus(201));
+    auto w = StoreUpdate(k, key, std::move(upd), kv->mod_revision);
+    if (!w.ok()) {
+      if (w.error().Is(Code::kConflict)) continue;
+      return FromStatus(w.error());
+    }
+    return JsonReply(201, SuccessStatus(201));
+  }
+  return conflict("the object has been modified; please retry");
+}
+
+// POST pods/<name>/eviction: a delete with the Eviction's deleteOptions. PodDisruptionBudgets are
+// not consulted yet (no disruption controller keeps their status).
+Reply ApiServer::Impl::PodEviction(const http::HttpRequest& req, const RequestInfo& info,
+                                   const api::KindInfo& k) {
+  auto body = ParseJson(req.body);
+  if (!body.ok() || !body->is_object()) {
+    return BadRequestReply(body.ok() ? "eviction must be an object" : body.error().message());
+  }
+  std::string_view body_name = JsonGetString(*body, "metadata.name").value_or("");
+  if (!body_name.empty() && body_name != info.name) {
+    return BadRequestReply("name in URL does not match name in Eviction object");
+  }
+  DeleteOptions o;
+  if (const json::value* d = body->as_object().if_contains("deleteOptions");
+      d != nullptr && d->is_object()) {
+    if (auto g = JsonGetInt(*d, "gracePeriodSeconds")) o.grace = *g;
+    if (auto u = JsonGetString(*d, "preconditions.uid")) o.precondition_uid = *u;
+    if (auto r = JsonGetString(*d, "preconditions.resourceVersion")) o.precondition_rv = *r;
+    if (const json::array* dr = JsonGetArray(*d, "dryRun")) {
+      for (const auto& e : *dr) o.dry_run = o.dry_run || (e.is_string() && e.as_string() == "All");
+    }
+  }
+  o.dry_run = o.dry_run || DryRun(req);
+  Reply r = DeleteOne(*this, k, info.namespace_, info.name, o, nullptr, UserOf(info));
+  if (r.status >= 300) return r;
+  return JsonReply(201, SuccessStatus(201));
+}
+
+// PUT namespaces/<name>/finalize: only spec.finalizers changes (the namespace controller drops
+// "kubernetes" once the namespace is empty; with nothing left the namespace goes).
+Reply ApiServer::Impl::NamespaceFinalize(const http::HttpRequest& req, const RequestInfo& info,
+                                         const api::KindInfo& k) {
+  auto body = ParseJson(req.body);
+  if (!body.ok() || !body->is_object()) {
+    return BadRequestReply(body.ok() ? "namespace must be an object" : body.error().message());
+  }
+  std::string key = Key(k, "", info.name);
+  std::string rv(JsonGetString(*body, "metadata.resourceVersion").value_or(""));
+  for (int attempt = 0; attempt < kMaxUpdateRetries; ++attempt) {
+    auto kv = store->Get(key);
+    if (!kv.ok()) {
+      if (kv.error().Is(Code::kNotFound)) return NotFoundReply(k, info.name);
+      return FromStatus(kv.error());
+    }
+    if (!rv.empty() && rv != std::to_string(kv->mod_revision)) {
+      return ConflictReply(k, info.name,
+                           "the object has been modified; please apply your changes to the latest "
+                           "version and try again");
+    }
+    auto ns = Decode(*kv);
+    if (!ns.ok()) return FromStatus(ns.error());
+    json::object upd = *ns;
+    json::array fin;
+    if (const json::array* f = JsonGetArray(*body, "spec.finalizers")) fin = *f;
+    if (fin.empty()) {
+      api::MutableObjectAt(upd, "spec").erase("finalizers");
+    } else {
+      api::MutableObjectAt(upd, "spec")["finalizers"] = std::move(fin);
+    }
+    if (DryRun(req)) return JsonReply(200, upd);
+    auto w = StoreUpdate(k, key, std::move(upd), kv->mod_revision);
+    if (!w.ok()) {
+      if (w.error().Is(Code::kConflict) && rv.empty()) continue;
+      if (w.error().Is(Code::kConflict)) {
+        return ConflictReply(k, info.name, "the object has been modified; please retry");
+      }
+      return FromStatus(w.error());
+    }
+    return JsonReply(200, *w);
   }
   return ConflictReply(k, info.name, "the object has been modified; please retry");
 }

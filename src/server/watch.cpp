@@ -88,8 +88,14 @@ struct WatchSession : std::enable_shared_from_this<WatchSession> {
       bool now = Matches(*obj);
       bool before = false;
       if (ev->prev_value) {
-        auto prev = impl->DecodeValue(*ev->prev_value, ev->prev_revision);
-        before = prev.ok() && Matches(*prev);
+        // Without selectors every object matches: decoding the old value would be wasted work
+        // (it is most of a watch's cost when nobody filters).
+        if (labels.Empty() && fields.Empty()) {
+          before = true;
+        } else {
+          auto prev = impl->DecodeValue(*ev->prev_value, ev->prev_revision);
+          before = prev.ok() && Matches(*prev);
+        }
       }
       switch (ev->type) {
         case store::EventType::kAdded:

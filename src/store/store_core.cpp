@@ -106,6 +106,9 @@ Result<Revision> StoreCore::Create(std::string_view key, std::string value, int6
   Request r;
   r.kind = Request::Kind::kCreate;
   r.key = key;
+  // Values live on in the state and the watch window: drop the slack a growing serializer left
+  // (up to half the capacity), which is a large share of the server's memory.
+  value.shrink_to_fit();
   r.value = std::make_shared<const std::string>(std::move(value));
   r.ttl_seconds = ttl_seconds;
   Submit(r);
@@ -120,6 +123,7 @@ Result<Revision> StoreCore::Update(std::string_view key, std::string value,
   Request r;
   r.kind = Request::Kind::kUpdate;
   r.key = key;
+  value.shrink_to_fit();  // as in Create
   r.value = std::make_shared<const std::string>(std::move(value));
   r.expected = expected_mod_revision;
   r.ttl_seconds = ttl_seconds;

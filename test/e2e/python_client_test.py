@@ -196,9 +196,11 @@ def run(kubeconfig):
     check(got.metadata.resource_version == created["cm-a"].metadata.resource_version,
           "get returns the created resourceVersion")
 
+    # Only this test's maps: every namespace also holds kube-root-ca.crt (the root CA publisher).
     def listed(selector):
         return sorted(c.metadata.name
-                      for c in core.list_namespaced_config_map(NS, label_selector=selector).items)
+                      for c in core.list_namespaced_config_map(NS, label_selector=selector).items
+                      if c.metadata.name.startswith("cm-"))
 
     check(listed("app=a") == ["cm-a"], "app=a: %s" % listed("app=a"))
     check(listed("app!=a") == ["cm-b", "cm-c"], "app!=a: %s" % listed("app!=a"))
@@ -326,10 +328,19 @@ def run(kubeconfig):
     last = rv(d)
     sc = apps.patch_namespaced_deployment_scale("web", NS, {"spec": {"replicas": 4}})
     check(sc.spec.replicas == 4, "scale subresource patch")
-    d = apps.read_namespaced_deployment("web", NS)
-    check(d.spec.replicas == 4, "replicas after scale: %s" % d.spec.replicas)
-    d.spec.replicas = 2
-    d2 = apps.replace_namespaced_deployment("web", NS, d)
+    # The deployment controller writes status meanwhile, so a read-modify-replace may meet a 409
+    # and is retried, as client-go's RetryOnConflict does.
+    for attempt in range(10):
+        d = apps.read_namespaced_deployment("web", NS)
+        check(d.spec.replicas == 4, "replicas after scale: %s" % d.spec.replicas)
+        d.spec.replicas = 2
+        try:
+            d2 = apps.replace_namespaced_deployment("web", NS, d)
+            break
+        except ApiException as e:
+            if e.status != 409 or attempt == 9:
+                raise
+            time.sleep(0.1)
     check(d2.spec.replicas == 2 and rv(d2) > rv(d), "deployment replace")
     check_error(api_error(apps.replace_namespaced_deployment, "web", NS, d), 409, "Conflict",
                 "deployment replace with a stale resourceVersion")

@@ -68,6 +68,9 @@ struct WriteOptions {
   bool dry_run = false;
   std::string field_manager;
   std::string field_validation;  // "", "Ignore", "Warn", "Strict"
+  // Create only: POST to a subresource of the object named by metadata.name ("binding",
+  // "eviction"); "" creates the object itself.
+  std::string subresource;
 };
 
 enum class PatchType : uint8_t { kJson, kMerge, kStrategicMerge, kApply };

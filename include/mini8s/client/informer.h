@@ -101,6 +101,10 @@ struct InformerOptions {
   // Delay before retrying after a failed list or watch (doubles up to max_backoff).
   std::chrono::milliseconds initial_backoff{800};
   std::chrono::milliseconds max_backoff{30'000};
+  // Cache objects without metadata.managedFields (upstream's TrimManagedFields transform, used
+  // by kube-controller-manager and kube-scheduler): a large share of each object that
+  // controllers never read. Updates built from cached objects keep the server's copy.
+  bool drop_managed_fields = false;
 };
 
 class Informer {

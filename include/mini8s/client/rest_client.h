@@ -21,9 +21,24 @@
 
 namespace mini8s::http {
 class Client;
+class ResponseStream;
+struct ClientRequest;
+struct ClientResponse;
 }  // namespace mini8s::http
 
 namespace mini8s::client {
+
+// How a RestClient reaches an API server: HTTPS (the default, over http::Client) or in-process
+// (the API server's LocalClient hands requests straight to its handler: no socket, no TLS, no HTTP
+// parsing). Used on the RestClient's executor.
+class RestTransport {
+ public:
+  virtual ~RestTransport() = default;
+  virtual boost::asio::awaitable<Result<http::ClientResponse>> Send(
+      http::ClientRequest request) = 0;
+  virtual boost::asio::awaitable<Result<std::unique_ptr<http::ResponseStream>>> OpenStream(
+      http::ClientRequest request) = 0;
+};
 
 struct RestClientOptions {
   int max_retries = 5;  // further attempts after the first
@@ -69,6 +84,10 @@ class RestClient final : public Client {
                                                                      std::string ns,
                                                                      ListOptions options) override;
 
+  // A client over `transport`; config.server is only the URL prefix given to the transport.
+  static std::unique_ptr<RestClient> WithTransport(RestConfig config, RestClientOptions options,
+                                                   std::unique_ptr<RestTransport> transport);
+
   const RestConfig& config() const { return config_; }
   // "/api/v1/namespaces/ns/pods/name/status" for the given pieces ("" pieces are left out).
   static std::string ResourcePath(const Resource& resource, std::string_view ns,
@@ -76,12 +95,13 @@ class RestClient final : public Client {
 
  private:
   struct Request;
-  RestClient(RestConfig config, RestClientOptions options, std::unique_ptr<http::Client> http);
+  RestClient(RestConfig config, RestClientOptions options,
+             std::unique_ptr<RestTransport> transport);
   boost::asio::awaitable<Result<std::string>> Do(Request request);
 
   RestConfig config_;
   RestClientOptions options_;
-  std::unique_ptr<http::Client> http_;
+  std::unique_ptr<RestTransport> http_;
 };
 
 }  // namespace mini8s::client

@@ -112,6 +112,20 @@ class Responder {
 // Exceptions thrown by the handler become 500.
 using Handler = std::function<void(HttpRequest request, Responder responder)>;
 
+// Where an in-process caller (the API server's LocalClient) receives the answer of a request it
+// handed to a Handler without a connection. Methods may be called from any thread.
+class LocalSink {
+ public:
+  virtual ~LocalSink() = default;
+  virtual void OnResponse(HttpResponse response) = 0;
+  // A streamed answer; the returned writer receives the chunks.
+  virtual std::shared_ptr<StreamWriter> OnStream(int status, Headers headers) = 0;
+  // Every Responder copy was dropped without an answer.
+  virtual void OnAbandoned() = 0;
+};
+// A Responder that answers into `sink` (WebSocket upgrades are refused).
+Responder MakeLocalResponder(std::shared_ptr<LocalSink> sink);
+
 class Server {
  public:
   // Binds and listens (accepting starts with Start). kUnavailable if the address is in use;

@@ -52,6 +52,16 @@ Result<std::string> IssueCertificateForKey(const CertificateAndKey& ca,
                                            const CertificateRequest& request,
                                            const std::string& key_pem);
 
+// A PKCS#10 certificate signing request (PEM) for the key `key_pem`, naming `request`'s CN and O.
+Result<std::string> GenerateCsr(const std::string& key_pem, const CertificateRequest& request);
+
+// A leaf certificate for the public key of the CSR `csr_pem`, signed by `ca`. The names and
+// usages come from `request`, not from the CSR (the signer decides what a requester may be).
+// kInvalid when the CSR does not parse or its self-signature does not verify.
+Result<std::string> IssueCertificateForCsr(const CertificateAndKey& ca,
+                                           const CertificateRequest& request,
+                                           const std::string& csr_pem);
+
 // Checks that `cert_pem` chains to one of the CAs in `ca_bundle_pem` and is within its validity.
 // kInvalid with OpenSSL's reason otherwise.
 Status VerifyCertificate(const std::string& cert_pem, const std::string& ca_bundle_pem);

@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -66,8 +67,13 @@ struct ExitInfo {
   bool oom_killed = false;
 };
 
+// The container's stdin, stdout and stderr: -1 inherits the caller's. The fds must be >= 3 (they
+// are dup2'ed onto 0..2 in the child); the caller keeps ownership.
+using StdioFds = std::array<int, 3>;
+
 struct CreateOptions {
   std::string pid_file;  // written with the init's pid (host pid namespace) once created
+  StdioFds stdio = {-1, -1, -1};
 };
 
 struct ExecOptions {
@@ -78,6 +84,10 @@ struct ExecOptions {
   std::string process_json;       // a complete OCI process object (runc exec --process)
   bool detach = false;
   std::string pid_file;
+  StdioFds stdio = {-1, -1, -1};
+  // stdio is a terminal: the process starts a session and takes fd 0 as its controlling tty.
+  bool tty = false;
+  pid_t* pid_out = nullptr;  // receives the process's host pid (useful with `detach`)
 };
 
 class Runtime {

@@ -11,11 +11,14 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mini8s/api/registry.h"
+#include "mini8s/client/client.h"
 #include "mini8s/common/clock.h"
 #include "mini8s/common/result.h"
 #include "mini8s/http/server.h"
+#include "mini8s/server/admission.h"
 #include "mini8s/server/auth.h"
 #include "mini8s/store/store.h"
 
@@ -27,6 +30,8 @@ struct ApiServerOptions {
   std::shared_ptr<const Authenticator> authenticator;  // required
   std::shared_ptr<const Authorizer> authorizer;        // default: MastersAuthorizer
   const Clock* clock = &RealClock::Instance();
+  // Run in order on every create, update and delete (see admission.h).
+  std::vector<std::shared_ptr<AdmissionPlugin>> admission;
   std::string git_version = "v1.32.4-mini8s";
   int worker_threads = 4;
   // How often a watch with allowWatchBookmarks=true gets a BOOKMARK event.
@@ -49,6 +54,13 @@ class ApiServer {
   // The http::Handler entry point.
   void Handle(http::HttpRequest request, http::Responder responder);
   http::Handler handler();
+
+  // A client for mini8s's own components in this process (controllers, scheduler): requests go
+  // straight to the handler on the server's worker pool as `user`, through the same
+  // authorization, admission, defaulting and validation as HTTPS requests, without a socket, TLS
+  // or HTTP parsing (bodies are still JSON text). Use it on one executor; the ApiServer must
+  // outlive it.
+  std::unique_ptr<client::Client> NewLocalClient(UserInfo user);
 
   // Ends every watch and waits for requests in flight. Idempotent.
   void Stop();

@@ -34,6 +34,10 @@ struct ServerCredentials {
 
 Result<ServerCredentials> EnsureServerCredentials(const BootstrapOptions& options);
 
+// The host's IPv4 addresses on interfaces that are up, loopback excluded (what the serving
+// certificate lists and what the `kubernetes` endpoints advertise).
+std::vector<std::string> HostIPv4Addresses();
+
 // The first usable IP of a CIDR ("10.43.0.0/16" -> "10.43.0.1"), IPv4 only. kInvalid otherwise.
 Result<std::string> FirstServiceIp(const std::string& cidr);
 

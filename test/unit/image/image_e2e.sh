@@ -18,6 +18,8 @@ cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   umount "$W/ctr/rootfs" 2>/dev/null || true
+  # The container's cgroup parent (see below); rmdir only removes it once empty.
+  rmdir /sys/fs/cgroup/*/mini8s-e2e-$$ /sys/fs/cgroup/mini8s-e2e-$$ 2>/dev/null || true
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -258,6 +260,8 @@ ok "rm and gc ($(cat out))"
 if "$M8" runtime --help >/dev/null 2>&1; then
   img mount "$R1/busybox:1" "$W/ctr" >/dev/null || fail "mount"
   (cd "$W/ctr" && "$M8" runtime spec --bundle "$W/ctr" /bin/cat /etc/motd >/dev/null)
+  # A cgroup parent of the test's own, so that no empty /mini8s parent outlives the test.
+  sed -i "s|\"linux\":{|\"linux\":{\"cgroupsPath\":\"/mini8s-e2e-$$/ctr\",|" "$W/ctr/config.json"
   OUT=$("$M8" runtime --root "$W/rt" run --bundle "$W/ctr" e2e-img-$$ 2>"$W/rt.err") || { cat "$W/rt.err"; fail "runtime run"; }
   [ "$OUT" = "hello from layer 2" ] || fail "container output: $OUT"
   umount "$W/ctr/rootfs"

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include "mini8s/api/object.h"
 #include "mini8s/common/json.h"
 #include "mini8s/http/client.h"
 #include "mini8s/http/server.h"
@@ -25,9 +26,11 @@ namespace json = boost::json;
 
 class TestApi {
  public:
-  explicit TestApi(store::StoreOptions so = {}, const Clock* clock = &RealClock::Instance())
+  explicit TestApi(store::StoreOptions so = {}, const Clock* clock = &RealClock::Instance(),
+                   std::vector<std::shared_ptr<AdmissionPlugin>> admission = {})
       : work_(ioc_.get_executor()), store_(store::MemStore::Create(so, *clock)) {
     ApiServerOptions o;
+    o.admission = std::move(admission);
     o.clock = clock;
     o.registry = api::Registry::NewBuiltin();
     o.store = store_.get();
@@ -989,6 +992,127 @@ TEST_CASE("server api: YAML bodies create objects, malformed YAML is 400, other 
   auto text = t.Do("POST", cms, "hello", "text/plain");
   CHECK(text.status == 415);
   CHECK(S(J(text), "reason") == "UnsupportedMediaType");
+}
+
+}  // namespace
+}  // namespace mini8s::server
+
+namespace mini8s::server {
+namespace {
+
+const char kPod[] = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},
+  "spec":{"containers":[{"name":"c","image":"busybox"}]}})";
+
+TEST_CASE("server api: pods/binding assigns a node once and marks PodScheduled",
+          "[server][integration]") {
+  TestApi t;
+  REQUIRE(t.Do("POST", "/api/v1/namespaces/default/pods", kPod).status == 201);
+  const std::string bind = R"({"apiVersion":"v1","kind":"Binding","metadata":{"name":"p"},
+      "target":{"apiVersion":"v1","kind":"Node","name":"n1"}})";
+  auto r = t.Do("POST", "/api/v1/namespaces/default/pods/p/binding", bind);
+  CHECK(r.status == 201);
+  CHECK(S(J(r), "status") == "Success");
+  auto pod = J(t.Do("GET", "/api/v1/namespaces/default/pods/p"));
+  CHECK(S(pod, "spec.nodeName") == "n1");
+  const json::array* conds = JsonGetArray(pod, "status.conditions");
+  REQUIRE(conds != nullptr);
+  REQUIRE(conds->size() == 1);
+  CHECK(S((*conds)[0], "type") == "PodScheduled");
+  CHECK(S((*conds)[0], "status") == "True");
+  auto again = t.Do("POST", "/api/v1/namespaces/default/pods/p/binding", bind);
+  CHECK(again.status == 409);
+  CHECK(S(J(again), "message") ==
+        "Operation cannot be fulfilled on pods/binding \"p\": pod p is already assigned to node "
+        "\"n1\"");
+  CHECK(t.Do("POST", "/api/v1/namespaces/default/pods/missing/binding", bind).status == 404);
+  CHECK(t.Do("POST", "/api/v1/namespaces/default/pods/p/binding", "{\"target\":{}}").status ==
+        422);
+}
+
+TEST_CASE("server api: pods/eviction deletes the pod", "[server][integration]") {
+  TestApi t;
+  REQUIRE(t.Do("POST", "/api/v1/namespaces/default/pods", kPod).status == 201);
+  auto r = t.Do("POST", "/api/v1/namespaces/default/pods/p/eviction",
+                R"({"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"p"},
+                    "deleteOptions":{"gracePeriodSeconds":0}})");
+  CHECK(r.status == 201);
+  CHECK(t.Do("GET", "/api/v1/namespaces/default/pods/p").status == 404);
+}
+
+TEST_CASE("server api: namespaces/finalize removes spec finalizers and lets the namespace go",
+          "[server][integration]") {
+  TestApi t;
+  REQUIRE(t.Do("POST", "/api/v1/namespaces",
+               R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"gone"}})")
+              .status == 201);
+  auto ns = J(t.Do("GET", "/api/v1/namespaces/gone"));
+  REQUIRE(JsonGetArray(ns, "spec.finalizers") != nullptr);
+  CHECK((*JsonGetArray(ns, "spec.finalizers"))[0] == json::value("kubernetes"));
+  auto fin = t.Do("PUT", "/api/v1/namespaces/gone/finalize",
+                  R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"gone"},
+                      "spec":{"finalizers":["kubernetes","example.com/hold"]},
+                      "metadata":{"labels":{"ignored":"yes"}}})");
+  CHECK(fin.status == 200);
+  ns = J(t.Do("GET", "/api/v1/namespaces/gone"));
+  CHECK(JsonGetArray(ns, "spec.finalizers")->size() == 2);
+  CHECK(S(ns, "metadata.labels.ignored") == "<missing>");  // only spec.finalizers changes
+  fin = t.Do("PUT", "/api/v1/namespaces/gone/finalize",
+             R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"gone"},
+                 "spec":{"finalizers":[]}})");
+  CHECK(fin.status == 200);
+  CHECK(S(J(fin), "spec.finalizers") == "<missing>");
+  CHECK(t.Do("DELETE", "/api/v1/namespaces/gone").status == 200);
+  CHECK(t.Do("GET", "/api/v1/namespaces/gone").status == 404);
+  CHECK(t.Do("POST", "/api/v1/namespaces/default/finalize", "{}").status == 405);
+}
+
+// Stamps a label on create, refuses names starting with "bad", and records commits.
+class RecordingPlugin final : public AdmissionPlugin {
+ public:
+  std::string_view name() const override { return "Recording"; }
+  Status Admit(AdmissionAttributes& a) override {
+    std::lock_guard lock(mu);
+    if (a.kind.kind != "ConfigMap") return Status::OK();
+    if (a.name.rfind("bad", 0) == 0) {
+      return Status::Invalid("metadata.name: Invalid value: \"" + std::string(a.name) +
+                             "\": refused by the test plug-in");
+    }
+    if (a.object != nullptr) {
+      api::MutableObjectAt(*a.object, "metadata.labels")["admitted"] = "yes";
+    }
+    seen.push_back(std::string(a.operation) + " " + std::string(a.name) + " by " + a.user.name);
+    return Status::OK();
+  }
+  void Committed(const AdmissionAttributes& a, bool committed) override {
+    std::lock_guard lock(mu);
+    if (a.kind.kind != "ConfigMap") return;
+    seen.push_back(std::string(committed ? "commit " : "rollback ") + std::string(a.operation) +
+                   " " + std::string(a.name));
+  }
+  std::mutex mu;
+  std::vector<std::string> seen;
+};
+
+TEST_CASE("server api: admission plug-ins mutate, refuse and learn whether writes committed",
+          "[server][integration]") {
+  auto plugin = std::make_shared<RecordingPlugin>();
+  TestApi t({}, &RealClock::Instance(), {plugin});
+  auto r = t.Do("POST", "/api/v1/namespaces/default/configmaps", kConfigMap);
+  REQUIRE(r.status == 201);
+  CHECK(S(J(r), "metadata.labels.admitted") == "yes");
+  auto bad = t.Do("POST", "/api/v1/namespaces/default/configmaps",
+                  R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"bad1"}})");
+  CHECK(bad.status == 422);
+  CHECK(S(J(bad), "message") ==
+        "ConfigMap \"bad1\" is invalid: metadata.name: Invalid value: \"bad1\": refused by the "
+        "test plug-in");
+  // A create that fails in the store after admission is rolled back.
+  CHECK(t.Do("POST", "/api/v1/namespaces/default/configmaps", kConfigMap).status == 409);
+  CHECK(t.Do("DELETE", "/api/v1/namespaces/default/configmaps/cm").status == 200);
+  std::lock_guard lock(plugin->mu);
+  CHECK(plugin->seen == std::vector<std::string>{"CREATE cm by admin", "commit CREATE cm",
+                                                 "CREATE cm by admin", "rollback CREATE cm",
+                                                 "DELETE cm by admin", "commit DELETE cm"});
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Coroutine forms of MINI8S_ASSIGN_OR_RETURN / MINI8S_RETURN_IF_ERROR (a coroutine must use
-// co_return). Private to src/http for now; a candidate for common/result.h.
+// co_return), for every module that writes coroutines returning Result or Status.
 #pragma once
 
 #include "mini8s/common/result.h"

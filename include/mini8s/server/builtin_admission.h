@@ -1,0 +1,32 @@
+// Admission plug-ins the API server always runs (upstream's defaults that need no other
+// component): DefaultTolerationSeconds, and the pod-defaulting half of the ServiceAccount plug-in.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "mini8s/server/admission.h"
+
+namespace mini8s::server {
+
+// Pods get NoExecute tolerations for node.kubernetes.io/not-ready and
+// node.kubernetes.io/unreachable with tolerationSeconds 300 unless they tolerate them already,
+// so the node lifecycle controller evicts them five minutes after their node is lost.
+std::shared_ptr<AdmissionPlugin> NewDefaultTolerationSeconds(int64_t not_ready_seconds = 300,
+                                                             int64_t unreachable_seconds = 300);
+
+// Pods without spec.serviceAccountName run as "default" (spec.serviceAccount mirrors it, as the
+// deprecated field upstream still fills).
+std::shared_ptr<AdmissionPlugin> NewServiceAccountDefaults();
+
+// Upstream's DefaultStorageClass: a PersistentVolumeClaim created without
+// spec.storageClassName gets the default class (the StorageClass annotated
+// storageclass.kubernetes.io/is-default-class=true; the newest when several are). `classes`
+// returns the stored StorageClasses.
+using StorageClassLister = std::function<std::vector<boost::json::object>()>;
+std::shared_ptr<AdmissionPlugin> NewDefaultStorageClass(StorageClassLister classes);
+
+}  // namespace mini8s::server

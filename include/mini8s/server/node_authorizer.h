@@ -1,0 +1,73 @@
+// Authorization of kubelets (upstream's Node authorizer plus the NodeRestriction admission
+// plug-in, DESIGN §3 "Security"). A node is the user system:node:<name> in group system:nodes
+// (the client certificate the join endpoint issues). It may:
+//   - get/list/watch nodes, pods, services, endpoints, endpointslices, runtimeclasses;
+//   - get secrets, configmaps, persistentvolumeclaims, persistentvolumes (upstream narrows these
+//     to what its pods reference through a graph; that check is not done here yet);
+//   - create its own Node, get/update/patch/delete it and its status (not other nodes);
+//   - create/get/update/patch/delete its own Lease in kube-node-lease;
+//   - update/patch the status of, and delete, pods bound to it;
+//   - create/update/patch events.
+// Everything else is denied. Creates carry no name in the request attributes, so
+// NodeRestrictionAdmission checks the object names (and the pod a status write targets) there.
+//
+// Thread-safe: immutable after construction; the pod lookup must be thread-safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mini8s/server/admission.h"
+#include "mini8s/server/auth.h"
+
+namespace mini8s::store {
+class Store;
+}  // namespace mini8s::store
+
+namespace mini8s::server {
+
+// "system:node:<name>" in group system:nodes -> "<name>"; nullopt for other users.
+std::optional<std::string> NodeNameOfUser(const UserInfo& user);
+
+class NodeAuthorizer final : public Authorizer {
+ public:
+  // spec.nodeName of pod ns/name ("" when unbound); nullopt when there is no such pod.
+  using PodNodeFunc =
+      std::function<std::optional<std::string>(const std::string& ns, const std::string& name)>;
+
+  explicit NodeAuthorizer(PodNodeFunc pod_node) : pod_node_(std::move(pod_node)) {}
+  // False for users that are not nodes (another authorizer of a union may allow them).
+  bool Authorize(const Attributes& attrs) const override;
+
+ private:
+  PodNodeFunc pod_node_;
+};
+
+// A PodNodeFunc that reads the pod from the store (the registry's /registry/core/pods/<ns>/<name>
+// key). `store` must outlive the function.
+NodeAuthorizer::PodNodeFunc PodNodeFromStore(const store::Store& store);
+
+// Allows what any member allows (upstream's union authorizer; members are asked in order).
+class UnionAuthorizer final : public Authorizer {
+ public:
+  explicit UnionAuthorizer(std::vector<std::shared_ptr<const Authorizer>> members)
+      : members_(std::move(members)) {}
+  bool Authorize(const Attributes& attrs) const override;
+
+ private:
+  std::vector<std::shared_ptr<const Authorizer>> members_;
+};
+
+// NodeRestriction: for node users, a Node create/update names the node itself, a Lease create
+// in kube-node-lease names it, and a pod update (status) or delete targets a pod bound to it
+// (read from the stored object). kForbidden otherwise. Other users pass untouched.
+class NodeRestrictionAdmission final : public AdmissionPlugin {
+ public:
+  std::string_view name() const override { return "NodeRestriction"; }
+  Status Admit(AdmissionAttributes& attrs) override;
+};
+
+}  // namespace mini8s::server
