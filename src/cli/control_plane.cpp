@@ -102,7 +102,9 @@ void ControlPlane::Stop() {
     ctx_->Stop();
     guard_.reset();
   });
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  // Periodic loops (resyncs, repair timers) may not notice for seconds; a short grace keeps
+  // `mini8s server` quick to stop.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (!io_->stopped() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
