@@ -213,6 +213,13 @@ int RunServer(const Args& args) {
   if (f.https_listen_port < 0 || f.https_listen_port > 65535) {
     return UsageError("server", "invalid --https-listen-port");
   }
+  // Before anything is written to the data directory.
+  for (const std::string& d : f.disable) {
+    if (d != "servicelb" && d != "local-storage") {
+      return UsageError("server", "--disable: unknown component \"" + d +
+                                      "\" (known: servicelb, local-storage)");
+    }
+  }
   int kube_mode = 0;
   try {
     kube_mode = std::stoi(f.write_kubeconfig_mode, nullptr, 8);
@@ -236,12 +243,6 @@ int RunServer(const Args& args) {
   auto authn = server::Authenticator::Create(f.token_auth_file);
   if (!authn.ok()) return Fail("token auth file", authn.error());
 
-  for (const std::string& d : f.disable) {
-    if (d != "servicelb" && d != "local-storage") {
-      return UsageError("server", "--disable: unknown component \"" + d +
-                                      "\" (known: servicelb, local-storage)");
-    }
-  }
   controllers::ClusterConfig cluster;
   cluster.cluster_cidr = f.cluster_cidr;
   cluster.service_cidr = f.service_cidr;
@@ -255,7 +256,10 @@ int RunServer(const Args& args) {
       : f.bind_address != "0.0.0.0" && f.bind_address != "::" ? f.bind_address
       : !server::HostIPv4Addresses().empty() ? server::HostIPv4Addresses().front()
                                              : std::string("127.0.0.1");  // no network at all
-  auto service_plugins = controllers::NewServiceAdmissionPlugins(cluster);
+  // With a StorageClass lister it also provides DefaultStorageClass.
+  auto service_plugins = controllers::NewServiceAdmissionPlugins(cluster, [st = store->get()] {
+    return StoredObjects(*st, "/registry/storage.k8s.io/storageclasses/");
+  });
   if (!service_plugins.ok()) return Fail("service allocation", service_plugins.error());
   for (const std::string& w : service_plugins->allocation->Seed(StoredObjects(**store, "/registry/core/services/"))) {
     MINI8S_LOG(WARNING) << "service allocation: " << w;
@@ -274,9 +278,6 @@ int RunServer(const Args& args) {
   ao.admission.push_back(server::NewServiceAccountDefaults());
   ao.admission.push_back(server::NewDefaultTolerationSeconds(
       f.default_not_ready_toleration_seconds, f.default_unreachable_toleration_seconds));
-  ao.admission.push_back(server::NewDefaultStorageClass([st = store->get()] {
-    return StoredObjects(*st, "/registry/storage.k8s.io/storageclasses/");
-  }));
   ao.admission.push_back(std::make_shared<server::NodeRestrictionAdmission>());
   for (auto& p : service_plugins->plugins) ao.admission.push_back(std::move(p));
   auto api_server = server::ApiServer::Create(std::move(ao));

@@ -80,43 +80,7 @@ class ServiceAccountDefaults final : public AdmissionPlugin {
   }
 };
 
-class DefaultStorageClass final : public AdmissionPlugin {
- public:
-  explicit DefaultStorageClass(StorageClassLister classes) : classes_(std::move(classes)) {}
-  std::string_view name() const override { return "DefaultStorageClass"; }
-  Status Admit(AdmissionAttributes& a) override {
-    if (a.operation != "CREATE" || !a.subresource.empty() || !a.kind.group.empty() ||
-        a.kind.kind != "PersistentVolumeClaim" || a.object == nullptr) {
-      return Status::OK();
-    }
-    const json::object* spec = api::GetObject(*a.object, "spec");
-    // An explicit class, even "", is the user's choice ("" means: no class, bind statically).
-    if (spec != nullptr && spec->contains("storageClassName")) return Status::OK();
-    std::string best;
-    std::string best_created;
-    for (const json::object& sc : classes_()) {
-      auto d = api::Annotation(sc, "storageclass.kubernetes.io/is-default-class");
-      if (!d || *d != "true") continue;
-      std::string created(api::CreationTimestamp(sc));
-      if (best.empty() || created > best_created ||
-          (created == best_created && api::Name(sc) < best)) {
-        best = std::string(api::Name(sc));
-        best_created = created;
-      }
-    }
-    if (!best.empty()) api::MutableObjectAt(*a.object, "spec")["storageClassName"] = best;
-    return Status::OK();
-  }
-
- private:
-  StorageClassLister classes_;
-};
-
 }  // namespace
-
-std::shared_ptr<AdmissionPlugin> NewDefaultStorageClass(StorageClassLister classes) {
-  return std::make_shared<DefaultStorageClass>(std::move(classes));
-}
 
 std::shared_ptr<AdmissionPlugin> NewDefaultTolerationSeconds(int64_t not_ready_seconds,
                                                              int64_t unreachable_seconds) {

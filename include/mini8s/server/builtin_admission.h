@@ -2,11 +2,7 @@
 // component): DefaultTolerationSeconds, and the pod-defaulting half of the ServiceAccount plug-in.
 #pragma once
 
-#include <functional>
 #include <memory>
-#include <vector>
-
-#include <boost/json/object.hpp>
 
 #include "mini8s/server/admission.h"
 
@@ -21,12 +17,5 @@ std::shared_ptr<AdmissionPlugin> NewDefaultTolerationSeconds(int64_t not_ready_s
 // Pods without spec.serviceAccountName run as "default" (spec.serviceAccount mirrors it, as the
 // deprecated field upstream still fills).
 std::shared_ptr<AdmissionPlugin> NewServiceAccountDefaults();
-
-// Upstream's DefaultStorageClass: a PersistentVolumeClaim created without
-// spec.storageClassName gets the default class (the StorageClass annotated
-// storageclass.kubernetes.io/is-default-class=true; the newest when several are). `classes`
-// returns the stored StorageClasses.
-using StorageClassLister = std::function<std::vector<boost::json::object>()>;
-std::shared_ptr<AdmissionPlugin> NewDefaultStorageClass(StorageClassLister classes);
 
 }  // namespace mini8s::server

@@ -72,38 +72,3 @@ TEST_CASE("builtin admission: pods default to the default service account", "[se
 
 }  // namespace
 }  // namespace mini8s::server
-
-namespace mini8s::server {
-namespace {
-
-TEST_CASE("builtin admission: claims without a class get the default StorageClass",
-          "[server][unit]") {
-  auto sc = [](const char* name, const char* created, bool is_default) {
-    json::object o{{"metadata", json::object{{"name", name}, {"creationTimestamp", created}}}};
-    if (is_default) {
-      api::SetAnnotation(o, "storageclass.kubernetes.io/is-default-class", "true");
-    }
-    return o;
-  };
-  auto p = NewDefaultStorageClass([&] {
-    return std::vector<json::object>{sc("slow", "2026-01-01T00:00:00Z", false),
-                                     sc("local-path", "2026-01-02T00:00:00Z", true)};
-  });
-  auto reg = api::Registry::NewBuiltin();
-  auto k = reg->FindResource("", "v1", "persistentvolumeclaims");
-  UserInfo u{"u", "", {}};
-  json::object claim{{"metadata", json::object{{"name", "c"}}},
-                     {"spec", json::object{{"accessModes", json::array{"ReadWriteOnce"}}}}};
-  AdmissionAttributes a{"CREATE", *k, "", "default", "c", &claim, nullptr, u, false};
-  REQUIRE(p->Admit(a).ok());
-  CHECK(api::GetString(claim, "spec.storageClassName") == "local-path");
-  // An explicit empty class stays empty (static binding only).
-  json::object none{{"metadata", json::object{{"name", "n"}}},
-                    {"spec", json::object{{"storageClassName", ""}}}};
-  AdmissionAttributes b{"CREATE", *k, "", "default", "n", &none, nullptr, u, false};
-  REQUIRE(p->Admit(b).ok());
-  CHECK(api::GetString(none, "spec.storageClassName").empty());
-}
-
-}  // namespace
-}  // namespace mini8s::server
