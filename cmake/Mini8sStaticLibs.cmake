@@ -59,6 +59,16 @@ macro(mini8s_static_libs_after_find)
     mini8s_use_archive(SQLite::SQLite3 libsqlite3.a)
     add_link_options(-static-libstdc++ -static-libgcc)
   endif()
+  # A PIE carries ~40 000 relative relocations (vtables, typeinfo, string tables): every process
+  # applies them at start-up and so dirties 0.6 MiB of .data.rel.ro it mostly never reads. Linked
+  # at a fixed address that work and memory are gone: `mini8s version` 20% less CPU, 145 fewer
+  # page faults; a pod supervisor's private memory 0.9 -> 0.26 MiB (docs/design/runtime.md).
+  # The cost is ASLR of the executable image itself (libraries, heap, stacks and mmaps stay
+  # randomized), as for Debian's runc and most Go binaries. -DMINI8S_PIE=ON restores it.
+  option(MINI8S_PIE "Link executables as position-independent (ASLR for the image)" OFF)
+  if(NOT MINI8S_PIE AND NOT MINI8S_SANITIZE)
+    add_link_options(-no-pie)
+  endif()
 endmacro()
 
 macro(mini8s_static_libs_finalize)

@@ -16,6 +16,8 @@ int RunKubectl(const Args& args);
 int RunRuntime(const Args& args);
 int RunImage(const Args& args);
 int RunToken(const Args& args);
+int RunCertificate(const Args& args);
+int RunSecretsEncrypt(const Args& args);
 
 // Prints "mini8s <command>: <message>" and a usage hint to stderr; returns 2.
 int UsageError(const std::string& command, const std::string& message);

@@ -12,6 +12,7 @@
 #include "mini8s/controllers/local_path.h"
 #include "mini8s/controllers/namespace.h"
 #include "mini8s/controllers/node.h"
+#include "mini8s/controllers/quota.h"
 #include "mini8s/controllers/replicaset.h"
 #include "mini8s/controllers/service_lb.h"
 #include "mini8s/controllers/serviceaccount.h"
@@ -61,6 +62,10 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Start(server::ApiServer& api
         {"serviceaccount", controllers::StartServiceAccountController},
         {"root-ca-cert-publisher", controllers::StartRootCaPublisher},
         {"node-ipam", controllers::StartNodeIpamController},
+        {"resourcequota",
+         [](controllers::ControllerContext& c) {
+           return controllers::StartResourceQuotaController(c);
+         }},
     };
   }
   if (options.disable_servicelb || options.disable_local_storage) {

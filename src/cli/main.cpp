@@ -28,7 +28,9 @@ constexpr Command kCommands[] = {
     {"kubectl", RunKubectl, "Run the bundled kubectl-compatible client"},
     {"runtime", RunRuntime, "OCI-runtime-style container commands (create, start, state, ...)"},
     {"image", RunImage, "Manage images (pull, import, ls, rm, inspect)"},
-    {"token", RunToken, "Manage join tokens"},
+    {"token", RunToken, "Manage bootstrap tokens (create, list, delete, generate)"},
+    {"certificate", RunCertificate, "Check or rotate the server's certificates"},
+    {"secrets-encrypt", RunSecretsEncrypt, "Manage secrets encryption at rest"},
     {"version", RunVersion, "Print the version"},
     {"help", RunHelp, "Show this help"},
 };
@@ -37,7 +39,7 @@ void PrintUsage(std::FILE* out) {
   std::fprintf(out,
                "mini8s: a Kubernetes distribution in one executable\n\n"
                "Usage: mini8s <command> [flags]\n\nCommands:\n");
-  for (const Command& c : kCommands) std::fprintf(out, "  %-9s %s\n", c.name, c.help);
+  for (const Command& c : kCommands) std::fprintf(out, "  %-15s %s\n", c.name, c.help);
   std::fprintf(out, "\nRun 'mini8s <command> --help' for a command's flags.\n");
 }
 

@@ -24,6 +24,5 @@ int NotYet(const char* command, const Args& args, const char* issue) {
 int RunKubectl(const Args& args) {
   return NotYet("kubectl", args, "the bundled client is in progress");
 }
-int RunToken(const Args& args) { return NotYet("token", args, "join tokens are in progress"); }
 
 }  // namespace mini8s::cli

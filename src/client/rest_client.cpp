@@ -159,6 +159,7 @@ Result<std::unique_ptr<RestClient>> RestClient::Create(asio::any_io_executor exe
   ho.client_key_pem = config.client_key_pem;
   ho.request_timeout = options.request_timeout;
   ho.user_agent = options.user_agent;
+  ho.max_idle_connections_per_host = options.max_idle_connections;
   MINI8S_ASSIGN_OR_RETURN(auto http, http::Client::Create(std::move(executor), std::move(ho)));
   return std::unique_ptr<RestClient>(new RestClient(
       std::move(config), std::move(options), std::make_unique<HttpTransport>(std::move(http))));

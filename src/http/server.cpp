@@ -239,7 +239,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   net::any_io_executor executor;
   ServerOptions options;
   Handler handler;
-  std::shared_ptr<net::ssl::context> tls;
+  // Replaced whole by ReloadTls; an SSL made from the old context holds its own reference to the
+  // SSL_CTX, so open connections are unaffected.
+  std::shared_ptr<net::ssl::context> tls;  // GUARDED_BY(mu) once the server is created
   net::strand<net::any_io_executor> strand;  // acceptor, timers, signals
   tcp::acceptor acceptor;
   net::steady_timer grace_timer;
@@ -687,9 +689,14 @@ void Server::Impl::StartSession(tcp::socket socket) {
       }
     });
   };
-  if (tls) {
+  std::shared_ptr<net::ssl::context> ctx;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ctx = tls;
+  }
+  if (ctx) {
     spawn(std::make_shared<Session<detail::TlsStream>>(
-        shared_from_this(), detail::TlsStream(beast::tcp_stream(std::move(socket)), *tls),
+        shared_from_this(), detail::TlsStream(beast::tcp_stream(std::move(socket)), *ctx),
         std::move(remote_str)));
   } else {
     spawn(std::make_shared<Session<detail::PlainStream>>(
@@ -809,7 +816,7 @@ const std::string& Server::address() const { return impl_->address; }
 std::string Server::url() const {
   std::string host =
       impl_->address.find(':') != std::string::npos ? "[" + impl_->address + "]" : impl_->address;
-  return std::string(impl_->tls ? "https" : "http") + "://" + host + ":" +
+  return std::string(impl_->options.tls ? "https" : "http") + "://" + host + ":" +
          std::to_string(impl_->port);
 }
 
@@ -842,6 +849,14 @@ void Server::ShutdownOnSignals(std::chrono::milliseconds grace, std::function<vo
           self->BeginShutdown(grace, std::move(done));
         });
   });
+}
+
+Status Server::ReloadTls(const ServerTlsOptions& tls) {
+  if (!impl_->options.tls) return Status::Invalid("the server does not use TLS");
+  MINI8S_ASSIGN_OR_RETURN(auto ctx, detail::MakeServerTlsContext(tls));
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->tls = std::move(ctx);
+  return Status::OK();
 }
 
 std::size_t Server::connection_count() const {

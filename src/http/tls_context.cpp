@@ -90,6 +90,36 @@ void BaseOptions(ssl::context& ctx) {
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                   ssl::context::no_compression);
   SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  // OpenSSL otherwise keeps a ~17 KiB read and a ~17 KiB write buffer per connection for its
+  // lifetime; an API server holds hundreds of mostly idle agent connections (500 with 100
+  // simulated nodes), so idle ones give theirs back (docs/design/client.md, "Memory").
+  SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+}
+
+// What the API server accepts (Mozilla's "intermediate" profile, as kube-apiserver's Go defaults
+// minus the CBC suites): TLS 1.2 with forward-secret AEAD suites only, TLS 1.3's AEAD suites, the
+// server's order of preference, and no renegotiation (a client-driven CPU sink and an old attack
+// surface). Clients keep OpenSSL's defaults above the 1.2 floor: registries are not ours to pick.
+constexpr char kServerTls12Ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+constexpr char kServerTls13Suites[] =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
+Status HardenServer(SSL_CTX* ctx) {
+  // OpenSSL 3 already refuses client-initiated renegotiation unless ALLOW_CLIENT_RENEGOTIATION;
+  // NO_RENEGOTIATION also stops the server side and legacy insecure renegotiation.
+  SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_CLIENT_RENEGOTIATION);
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION |
+                               SSL_OP_NO_COMPRESSION);
+  if (SSL_CTX_set_cipher_list(ctx, kServerTls12Ciphers) != 1) {
+    return Status::Internal("TLS 1.2 cipher list: " + OpenSslError());
+  }
+  if (SSL_CTX_set_ciphersuites(ctx, kServerTls13Suites) != 1) {
+    return Status::Internal("TLS 1.3 cipher suites: " + OpenSslError());
+  }
+  return Status::OK();
 }
 
 }  // namespace
@@ -105,6 +135,7 @@ Result<std::shared_ptr<ssl::context>> MakeServerTlsContext(const ServerTlsOption
   }
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   BaseOptions(*ctx);
+  MINI8S_RETURN_IF_ERROR(HardenServer(ctx->native_handle()));
   boost::system::error_code ec;
   ctx->use_certificate_chain(boost::asio::buffer(chain), ec);
   if (ec) return Status::Invalid("server certificate: " + ec.message());

@@ -16,7 +16,8 @@ typedef struct ssl_st SSL;
 
 namespace mini8s::http::detail {
 
-// TLS 1.2+ server context: certificate chain and key, ALPN that only ever selects "http/1.1",
+// TLS 1.2+ server context (forward-secret AEAD suites only, server preference, no compression or
+// renegotiation): certificate chain and key, ALPN that only ever selects "http/1.1",
 // and when a client CA is given, "request but not require" client certificates.
 Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerTlsContext(
     const ServerTlsOptions& options);

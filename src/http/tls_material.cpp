@@ -128,7 +128,8 @@ Status SetName(X509_NAME* name, const std::string& cn, const std::vector<std::st
 
 // Fields every certificate gets: v3, a random positive 127-bit serial, validity from one hour ago
 // (tolerates clock skew between nodes) for `validity`.
-Status InitCert(X509* cert, EVP_PKEY* key, std::chrono::hours validity) {
+Status InitCert(X509* cert, EVP_PKEY* key, std::chrono::hours validity,
+                std::chrono::system_clock::time_point issued_at = {}) {
   if (X509_set_version(cert, 2) != 1) return Status::Internal(OpenSslError("set version"));
   BnPtr serial(BN_new());
   if (!serial || BN_rand(serial.get(), 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1 ||
@@ -137,8 +138,11 @@ Status InitCert(X509* cert, EVP_PKEY* key, std::chrono::hours validity) {
   }
   long seconds =
       static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(validity).count());
-  if (X509_gmtime_adj(X509_getm_notBefore(cert), -3600) == nullptr ||
-      X509_gmtime_adj(X509_getm_notAfter(cert), seconds) == nullptr) {
+  time_t base = issued_at == std::chrono::system_clock::time_point{}
+                    ? ::time(nullptr)
+                    : std::chrono::system_clock::to_time_t(issued_at);
+  if (X509_time_adj(X509_getm_notBefore(cert), -3600, &base) == nullptr ||
+      X509_time_adj(X509_getm_notAfter(cert), seconds, &base) == nullptr) {
     return Status::Internal(OpenSslError("validity"));
   }
   if (X509_set_pubkey(cert, key) != 1) return Status::Internal(OpenSslError("set public key"));
@@ -241,7 +245,7 @@ Result<std::string> IssueForPublicKey(const CertificateAndKey& ca,
   }
   X509Ptr cert(X509_new());
   if (!cert) return Status::Internal(OpenSslError("X509_new"));
-  MINI8S_RETURN_IF_ERROR(InitCert(cert.get(), key_ptr, request.validity));
+  MINI8S_RETURN_IF_ERROR(InitCert(cert.get(), key_ptr, request.validity, request.issued_at));
   MINI8S_RETURN_IF_ERROR(
       SetName(X509_get_subject_name(cert.get()), request.common_name, request.organizations));
   if (X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get())) != 1) {
@@ -282,7 +286,8 @@ Result<CertificateAndKey> IssueCertificate(const CertificateAndKey& ca,
   return out;
 }
 
-Status VerifyCertificate(const std::string& cert_pem, const std::string& ca_bundle_pem) {
+Status VerifyCertificate(const std::string& cert_pem, const std::string& ca_bundle_pem,
+                         std::chrono::system_clock::time_point at) {
   MINI8S_ASSIGN_OR_RETURN(X509Ptr cert, CertFromPem(cert_pem));
   StorePtr store(X509_STORE_new());
   if (!store) return Status::Internal("X509_STORE_new");
@@ -298,6 +303,9 @@ Status VerifyCertificate(const std::string& cert_pem, const std::string& ca_bund
   StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1) {
     return Status::Internal(OpenSslError("X509_STORE_CTX_init"));
+  }
+  if (at != std::chrono::system_clock::time_point{}) {
+    X509_STORE_CTX_set_time(ctx.get(), 0, std::chrono::system_clock::to_time_t(at));
   }
   if (X509_verify_cert(ctx.get()) != 1) {
     int err = X509_STORE_CTX_get_error(ctx.get());

@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <sstream>
 #include <thread>
 
 #include "runtime/fs_util.h"
@@ -37,11 +36,11 @@ std::optional<uint64_t> ParseU64(std::string_view s) {
 
 // "key value" lines (memory.stat, cpu.stat, memory.events, memory.oom_control).
 std::optional<uint64_t> KeyedValue(const std::string& text, std::string_view key) {
-  std::istringstream in(text);
-  std::string k;
-  uint64_t v;
-  while (in >> k >> v) {
-    if (k == key) return v;
+  std::vector<std::string_view> f = Fields(text);
+  for (size_t i = 0; i + 1 < f.size(); i += 2) {
+    std::optional<uint64_t> v = ParseU64(f[i + 1]);
+    if (!v) return std::nullopt;  // not a "key value" file
+    if (f[i] == key) return v;
   }
   return std::nullopt;
 }
@@ -61,9 +60,12 @@ uint64_t KeyedOr0(const std::string& path, std::string_view key) {
 Result<std::vector<pid_t>> ReadProcs(const std::string& dir) {
   MINI8S_ASSIGN_OR_RETURN(std::string text, ReadFile(dir + "/cgroup.procs"));
   std::vector<pid_t> pids;
-  std::istringstream in(text);
-  pid_t p;
-  while (in >> p) pids.push_back(p);
+  for (std::string_view f : Fields(text)) {
+    pid_t p = 0;
+    auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), p);
+    if (ec != std::errc() || end != f.data() + f.size()) break;
+    pids.push_back(p);
+  }
   return pids;
 }
 
@@ -225,11 +227,10 @@ class CgroupV2Manager final : public CgroupManager {
     // Enable the controllers we use in every ancestor's subtree_control, as far as the parent
     // offers them (crun's enable_controllers).
     std::string cur = mount_;
-    std::istringstream parts(path);
-    for (std::string part; std::getline(parts, part, '/');) {
-      if (part.empty()) continue;
+    for (std::string_view part : Fields(path, "/")) {
       EnableControllers(cur);
-      cur += "/" + part;
+      cur += "/";
+      cur += part;
       if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
         return Status::FromErrno(errno, "mkdir", cur);
       }
@@ -248,10 +249,12 @@ class CgroupV2Manager final : public CgroupManager {
   static void EnableControllers(const std::string& dir) {
     auto avail = ReadFile(dir + "/cgroup.controllers");
     if (!avail) return;
-    std::istringstream in(*avail);
     std::string want;
-    for (std::string c; in >> c;) {
-      if (c == "cpu" || c == "memory" || c == "pids") want += (want.empty() ? "+" : " +") + c;
+    for (std::string_view c : Fields(*avail)) {
+      if (c == "cpu" || c == "memory" || c == "pids") {
+        want += want.empty() ? "+" : " +";
+        want += c;
+      }
     }
     if (!want.empty()) (void)WriteFile(dir + "/cgroup.subtree_control", want);
   }
@@ -498,22 +501,16 @@ Result<std::unique_ptr<CgroupManager>> CgroupManager::ForHost() {
   // Find the v1 hierarchies of the controllers we manage in our mount table.
   MINI8S_ASSIGN_OR_RETURN(std::string mi, ReadFile("/proc/self/mountinfo"));
   std::map<std::string, std::string> hierarchies;
-  std::istringstream lines(mi);
-  for (std::string line; std::getline(lines, line);) {
+  for (std::string_view line : Fields(mi, "\n")) {
     // id parent major:minor root mount-point options [optional...] - fstype source super-options
     size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream head(line.substr(0, dash));
-    std::string id, parent, dev, root, mp;
-    head >> id >> parent >> dev >> root >> mp;
-    std::istringstream tail(line.substr(dash + 3));
-    std::string fstype, source, super;
-    tail >> fstype >> source >> super;
-    if (fstype != "cgroup") continue;
-    std::istringstream opts(super);
-    for (std::string o; std::getline(opts, o, ',');) {
+    if (dash == std::string_view::npos) continue;
+    std::vector<std::string_view> head = Fields(line.substr(0, dash));
+    std::vector<std::string_view> tail = Fields(line.substr(dash + 3));
+    if (head.size() < 5 || tail.size() < 3 || tail[0] != "cgroup") continue;
+    for (std::string_view o : Fields(tail[2], ",")) {
       for (const char* c : kV1Controllers) {
-        if (o == c && !hierarchies.count(c)) hierarchies[c] = mp;
+        if (o == c && !hierarchies.count(c)) hierarchies[c] = std::string(head[4]);
       }
     }
   }

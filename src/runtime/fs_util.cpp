@@ -81,4 +81,26 @@ Status RemoveTree(const std::string& path) {
   return Status();
 }
 
+std::vector<std::string_view> Fields(std::string_view s, std::string_view seps) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t start = s.find_first_not_of(seps, i);
+    if (start == std::string_view::npos) break;
+    size_t end = s.find_first_of(seps, start);
+    if (end == std::string_view::npos) end = s.size();
+    out.push_back(s.substr(start, end - start));
+    i = end;
+  }
+  return out;
+}
+
+std::string_view ProcStatField(std::string_view stat, int n) {
+  size_t rparen = stat.rfind(')');
+  if (rparen == std::string_view::npos || n < 3) return {};
+  std::vector<std::string_view> f = Fields(stat.substr(rparen + 1));
+  size_t i = static_cast<size_t>(n - 3);
+  return i < f.size() ? f[i] : std::string_view();
+}
+
 }  // namespace mini8s::runtime

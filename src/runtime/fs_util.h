@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mini8s/common/result.h"
 
@@ -17,5 +18,14 @@ Result<std::string> ReadFile(const std::string& path);
 Status MkdirAll(const std::string& path, unsigned mode = 0755);
 // Removes a directory tree that holds no mount points (state directories).
 Status RemoveTree(const std::string& path);
+
+// The non-empty pieces of `s` between any of the characters in `seps` (default: blanks and
+// newlines). The runtime parses proc and cgroup files with these rather than iostreams: every
+// `mini8s runtime` call and every pod supervisor would otherwise map the stream and locale code
+// for a few dozen fields (docs/design/runtime.md, "Memory").
+std::vector<std::string_view> Fields(std::string_view s, std::string_view seps = " \t\n");
+// Field `n` of a /proc/<pid>/stat text, numbered as in proc(5) (3 = state, 22 = start time),
+// counted after the last ')' so that a command name with blanks cannot shift it; "" if absent.
+std::string_view ProcStatField(std::string_view stat, int n);
 
 }  // namespace mini8s::runtime

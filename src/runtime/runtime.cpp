@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
-#include <sstream>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -68,15 +68,13 @@ Status ValidateId(const std::string& id) {
 // names a process for good (pids are reused).
 Result<uint64_t> ProcessStartTime(pid_t pid, char* state = nullptr) {
   MINI8S_ASSIGN_OR_RETURN(std::string stat, ReadFile("/proc/" + std::to_string(pid) + "/stat"));
-  size_t rparen = stat.rfind(')');
-  if (rparen == std::string::npos) return Status::Internal("malformed /proc stat");
-  std::istringstream in(stat.substr(rparen + 2));
-  std::string field;
+  std::string_view field = ProcStatField(stat, 22);
   uint64_t start = 0;
-  for (int i = 3; i <= 22 && in >> field; ++i) {
-    if (i == 3 && state) *state = field[0];
-    if (i == 22) start = std::stoull(field);
+  auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), start);
+  if (field.empty() || ec != std::errc() || end != field.data() + field.size()) {
+    return Status::Internal("malformed /proc/" + std::to_string(pid) + "/stat");
   }
+  if (state) *state = ProcStatField(stat, 3)[0];
   return start;
 }
 
@@ -149,15 +147,7 @@ void InstallStdio(const StdioFds& stdio) {
 
 bool SingleThreaded() {
   auto stat = ReadFile("/proc/self/stat");
-  if (!stat) return false;
-  size_t rparen = stat->rfind(')');
-  if (rparen == std::string::npos) return false;
-  std::istringstream in(stat->substr(rparen + 2));
-  std::string field;
-  for (int i = 3; i <= 20 && in >> field; ++i) {
-    if (i == 20) return field == "1";
-  }
-  return false;
+  return stat && ProcStatField(*stat, 20) == "1";  // num_threads
 }
 
 void SendMsg(int fd, SyncType t) {

@@ -5,7 +5,6 @@
 
 #include <array>
 #include <cerrno>
-#include <sstream>
 
 #include <boost/json.hpp>
 
@@ -359,10 +358,7 @@ Result<Spec> ParseSpecObject(const json::object& o, const std::string& bundle) {
     }
   }
   if (auto it = s.annotations.find("org.mini8s.rootfs.overlay.lower"); it != s.annotations.end()) {
-    std::stringstream ss(it->second);
-    for (std::string part; std::getline(ss, part, ':');) {
-      if (!part.empty()) s.overlay_lower.push_back(part);
-    }
+    for (std::string_view part : Fields(it->second, ":")) s.overlay_lower.emplace_back(part);
     s.overlay_upper = s.annotations["org.mini8s.rootfs.overlay.upper"];
     s.overlay_work = s.annotations["org.mini8s.rootfs.overlay.work"];
     if (s.overlay_lower.empty() || (s.overlay_upper.empty() != s.overlay_work.empty())) {

@@ -23,7 +23,6 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
-#include <sstream>
 
 #include <boost/json.hpp>
 
@@ -247,14 +246,7 @@ Status Supervisor::Setup() {
 
   // Who the supervisor is, for ForceCleanup when it no longer answers.
   std::string stat = ReadFile("/proc/self/stat").value_or("");
-  std::string start_time;
-  if (size_t r = stat.rfind(')'); r != std::string::npos) {
-    std::istringstream in(stat.substr(r + 2));
-    std::string f;
-    for (int i = 3; i <= 22 && in >> f; ++i) {
-      if (i == 22) start_time = f;
-    }
-  }
+  std::string start_time(ProcStatField(stat, 22));
   json::object info{{"pid", ::getpid()},
                     {"pidStartTime", start_time},
                     {"cgroup", pod_cgroup_path_},

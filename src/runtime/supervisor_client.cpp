@@ -13,7 +13,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <sstream>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -91,15 +90,8 @@ Result<UniqueFd> Dial(const std::string& path) {
 bool SameProcess(pid_t pid, const std::string& start_time) {
   auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
   if (!stat) return false;
-  size_t r = stat->rfind(')');
-  if (r == std::string::npos) return false;
-  std::istringstream in(stat->substr(r + 2));
-  std::string f, state;
-  for (int i = 3; i <= 22 && in >> f; ++i) {
-    if (i == 3) state = f;
-    if (i == 22) return f == start_time && state != "Z";
-  }
-  return false;
+  std::string_view start = ProcStatField(*stat, 22);
+  return !start.empty() && start == start_time && ProcStatField(*stat, 3) != "Z";
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 
 #include "mini8s/common/json.h"
 #include "mini8s/common/logging.h"
+#include "mini8s/server/impersonation.h"
+#include "server/audit_hook.h"
 #include "server/internal.h"
 
 namespace mini8s::server {
@@ -393,7 +395,8 @@ ApiServer::Impl::Impl(ApiServerOptions o)
       registry(opts.registry),
       store(opts.store),
       pool(static_cast<size_t>(std::max(1, opts.worker_threads))),
-      openapi(*registry) {}
+      openapi(*registry),
+      inflight_limiter(opts.max_requests_inflight, opts.max_mutating_requests_inflight) {}
 
 Result<std::unique_ptr<ApiServer>> ApiServer::Create(ApiServerOptions options) {
   if (!options.registry || !options.store || !options.authenticator) {
@@ -416,8 +419,21 @@ void ApiServer::Handle(http::HttpRequest request, http::Responder responder) {
     return;
   }
   Impl* impl = impl_.get();
-  boost::asio::post(impl->pool, [impl, req = std::move(request), responder]() mutable {
-    impl->Process(req, responder);
+  const RequestInfo info = ParseRequestInfo(request);
+  // Counted on arrival, so requests queued for a worker count too (as upstream's goroutines do).
+  InflightLimiter::Slot slot = impl->inflight_limiter.Enter(request.method, info);
+  if (info.resource_request && info.verb == "get" &&
+      (info.subresource.empty() || info.subresource == "status")) {
+    // A single-object read is a map lookup and a serialization (tens of microseconds, no I/O:
+    // authentication, authorization and the store's reads are all in memory). Answering it here,
+    // on the connection's strand, saves the two thread hand-offs to the pool and back, which
+    // cost more than the read itself.
+    impl->Process(request, responder, nullptr, &slot);
+    return;
+  }
+  boost::asio::post(impl->pool, [impl, req = std::move(request), responder,
+                                 slot = std::move(slot)]() mutable {
+    impl->Process(req, responder, nullptr, &slot);
   });
 }
 
@@ -456,10 +472,11 @@ std::string_view ReportedVerb(const http::HttpRequest& req, const RequestInfo& i
 }  // namespace
 
 void ApiServer::Impl::Process(const http::HttpRequest& req, http::Responder& responder,
-                              const UserInfo* local_user) {
+                              const UserInfo* local_user, InflightLimiter::Slot* slot) {
   auto started = std::chrono::steady_clock::now();
   bool answered = false;
   Reply reply;
+  std::unique_ptr<AuditRecorder> audit;  // null unless the audit policy logs this request
   const std::string& p = req.path;
   RequestInfo info = ParseRequestInfo(req);
   const bool read_only = req.method == "GET" || req.method == "HEAD";
@@ -469,6 +486,8 @@ void ApiServer::Impl::Process(const http::HttpRequest& req, http::Responder& res
   // Counted when the response (or, for a watch, the stream) starts.
   auto observe = [&](int code) {
     inflight.fetch_sub(1, std::memory_order_relaxed);
+    // Before the answer goes out: the client may send its next request at once.
+    if (slot != nullptr) slot->Release();
     RequestLabels l;
     l.verb = ReportedVerb(req, info);
     if (info.served) {
@@ -491,19 +510,34 @@ void ApiServer::Impl::Process(const http::HttpRequest& req, http::Responder& res
                p.rfind("/livez/", 0) == 0 || p.rfind("/readyz/", 0) == 0) {
       reply = Health(req, std::string_view(p).substr(1, p.find('/', 1) - 1));
     } else if (local_user != nullptr) {
+      audit = BeginAudit(opts, req, info, *local_user, nullptr);
       reply = Route(req, info, *local_user, responder, answered);
     } else {
       auto user = opts.authenticator->Authenticate(req);
+      if (user.ok() && !user->has_value() && opts.anonymous_auth) {
+        user = std::optional<UserInfo>(
+            UserInfo{"system:anonymous", "", {"system:unauthenticated"}});
+      }
       if (!user.ok() || !user->has_value()) {
         reply = StatusReply(401, "Unauthorized", "Unauthorized");
+      } else if (auto acting = Impersonate(req, **user, *opts.authorizer); !acting.ok()) {
+        reply = FromStatus(acting.error());
+      } else if (slot != nullptr && slot->over_limit() && !ExemptFromInflightLimit(*acting)) {
+        // After authentication and impersonation, before authorization, as upstream's filter.
+        reply = TooManyRequestsReply();
       } else {
-        reply = Route(req, info, **user, responder, answered);
+        audit = BeginAudit(opts, req, info, **user,
+                           HasImpersonationHeaders(req) ? &*acting : nullptr);
+        reply = Route(req, info, *acting, responder, answered);
       }
     }
   } catch (const std::exception& e) {
     reply = InternalReply(e.what());
+    if (audit) audit->Panic(e.what());
+    audit.reset();
   }
   if (answered) {
+    if (audit) audit->ResponseStarted(200);
     observe(200);
     return;
   }
@@ -514,6 +548,10 @@ void ApiServer::Impl::Process(const http::HttpRequest& req, http::Responder& res
   resp.headers.Set("Content-Type", reply.content_type);
   if (!resp.headers.Has("Cache-Control")) resp.headers.Set("Cache-Control", "no-cache, private");
   resp.body = req.method == "HEAD" ? std::string() : std::move(reply.body);
+  if (audit) {
+    resp.headers.Set("Audit-Id", audit->audit_id());
+    audit->ResponseComplete(resp.status, resp.body);
+  }
   MINI8S_VLOG(2) << req.method << " " << req.target << " " << resp.status;
   responder.Send(std::move(resp));
 }
@@ -579,6 +617,11 @@ Reply ApiServer::Impl::Route(const http::HttpRequest& req, const RequestInfo& in
                            QualifiedResource(k) + "\"");
   };
   const std::string& v = info.verb;
+  if (auto c = computed.find(info.group + "/" + info.resource + "/" + info.subresource);
+      c != computed.end()) {
+    if (v != "create" || info.name.empty() != info.subresource.empty()) return not_allowed(v);
+    return Computed(req, info, k, c->second);
+  }
   if (!info.subresource.empty()) {
     if (info.subresource == "scale") return Scale(req, info, k);
     const bool pod = k.group.empty() && k.kind == "Pod";
@@ -822,6 +865,11 @@ Reply ApiServer::Impl::Metrics() const {
   r.body = metrics.Render(&st, active);
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return r;
+}
+
+void ApiServer::AddComputedResource(std::string group, std::string resource,
+                                    std::string subresource, ComputedHandler handler) {
+  impl_->computed[group + "/" + resource + "/" + subresource] = std::move(handler);
 }
 
 void ApiServer::Stop() {

@@ -124,8 +124,20 @@ Result<std::optional<UserInfo>> Authenticator::Authenticate(
     constexpr std::string_view kBearer = "Bearer ";
     if (auth->size() > kBearer.size() &&
         http::EqualsIgnoreCase(std::string_view(*auth).substr(0, kBearer.size()), kBearer)) {
-      auto it = tokens_.find(Trim(auth->substr(kBearer.size())));
+      // As upstream's bearer-token authenticator: the second space-separated field is the token,
+      // so "Bearer  <token>" (two spaces) carries an empty token and is refused.
+      std::string_view rest = std::string_view(*auth).substr(kBearer.size());
+      const std::string token(rest.substr(0, rest.find(' ')));
+      if (token.empty()) return Status::Unauthorized("empty bearer token");
+      auto it = tokens_.find(token);
       if (it != tokens_.end()) return std::optional<UserInfo>(it->second);
+      for (const auto& a : token_authenticators_) {
+        MINI8S_ASSIGN_OR_RETURN(std::optional<UserInfo> u, a->AuthenticateToken(token));
+        if (u) {
+          AddAuthenticated(*u);
+          return u;
+        }
+      }
       return Status::Unauthorized("invalid bearer token");
     }
   }
@@ -136,6 +148,10 @@ Result<std::optional<UserInfo>> Authenticator::Authenticate(
     return std::optional<UserInfo>(std::move(u));
   }
   return std::optional<UserInfo>();
+}
+
+AuthorizerDecision Authorizer::Decide(const Attributes& attrs) const {
+  return {Authorize(attrs) ? Decision::kAllow : Decision::kNoOpinion, ""};
 }
 
 bool MastersAuthorizer::Authorize(const Attributes& attrs) const {

@@ -13,6 +13,7 @@
 #include <random>
 #include <sstream>
 
+#include "mini8s/common/clock.h"
 #include "mini8s/common/logging.h"
 #include "mini8s/http/tls_material.h"
 
@@ -63,22 +64,28 @@ bool Covers(const std::vector<std::string>& have, const std::vector<std::string>
 // otherwise issues a new one.
 Result<http::CertificateAndKey> LoadOrIssue(const std::string& dir, const std::string& name,
                                             const http::CertificateAndKey& ca,
-                                            const http::CertificateRequest& req) {
+                                            const http::CertificateRequest& req,
+                                            const BootstrapOptions& o) {
   std::string crt = dir + "/" + name + ".crt", key = dir + "/" + name + ".key";
-  if (Exists(crt) && Exists(key)) {
+  auto now = o.clock != nullptr ? o.clock->Now() : std::chrono::system_clock::now();
+  bool forced = std::find(o.force_renew.begin(), o.force_renew.end(), name) != o.force_renew.end();
+  if (Exists(crt) && Exists(key) && !forced) {
     auto c = http::ReadPemFile(crt);
     auto k = http::ReadPemFile(key);
-    if (c.ok() && k.ok() && http::VerifyCertificate(*c, ca.cert_pem).ok()) {
+    auto at = o.clock != nullptr ? now : std::chrono::system_clock::time_point{};
+    if (c.ok() && k.ok() && http::VerifyCertificate(*c, ca.cert_pem, at).ok()) {
       auto info = http::InspectCertificate(*c);
       if (info.ok() && Covers(info->dns_names, req.dns_names) &&
           Covers(info->ip_addresses, req.ip_addresses) &&
-          info->not_after > std::chrono::system_clock::now() + std::chrono::hours(24 * 90)) {
+          info->not_after > now + kRenewBeforeExpiry) {
         return http::CertificateAndKey{*c, *k};
       }
     }
-    MINI8S_LOG(INFO) << "reissuing " << crt;
   }
-  auto issued = http::IssueCertificate(ca, req);
+  if (Exists(crt)) MINI8S_LOG(INFO) << "reissuing " << crt;
+  http::CertificateRequest dated = req;
+  if (o.clock != nullptr) dated.issued_at = now;
+  auto issued = http::IssueCertificate(ca, dated);
   if (!issued.ok()) return issued.error();
   MINI8S_RETURN_IF_ERROR(http::WritePemFile(key, issued->key_pem, 0600));
   MINI8S_RETURN_IF_ERROR(http::WritePemFile(crt, issued->cert_pem, 0644));
@@ -209,7 +216,7 @@ Result<ServerCredentials> EnsureServerCredentials(const BootstrapOptions& o) {
     auto& list = IsIp(san) ? serving.ip_addresses : serving.dns_names;
     if (std::find(list.begin(), list.end(), san) == list.end()) list.push_back(san);
   }
-  auto serving_cert = LoadOrIssue(c.tls_dir, "serving-kube-apiserver", *server_ca, serving);
+  auto serving_cert = LoadOrIssue(c.tls_dir, "serving-kube-apiserver", *server_ca, serving, o);
   if (!serving_cert.ok()) return serving_cert.error();
   c.serving_cert_pem = serving_cert->cert_pem;
   c.serving_key_pem = serving_cert->key_pem;
@@ -218,7 +225,7 @@ Result<ServerCredentials> EnsureServerCredentials(const BootstrapOptions& o) {
   admin.common_name = "system:admin";
   admin.organizations = {"system:masters"};
   admin.client_auth = true;
-  auto admin_cert = LoadOrIssue(c.tls_dir, "client-admin", *client_ca, admin);
+  auto admin_cert = LoadOrIssue(c.tls_dir, "client-admin", *client_ca, admin, o);
   if (!admin_cert.ok()) return admin_cert.error();
   c.admin_cert_pem = admin_cert->cert_pem;
   c.admin_key_pem = admin_cert->key_pem;

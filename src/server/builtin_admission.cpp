@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "mini8s/api/object.h"
+#include "mini8s/server/service_account_token.h"
 
 namespace mini8s::server {
 namespace {
@@ -65,8 +66,34 @@ class DefaultTolerationSeconds final : public AdmissionPlugin {
   int64_t unreachable_;
 };
 
+constexpr char kTokenMountPath[] = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+// Upstream's projected service-account volume: a TokenRequest token the kubelet refreshes, the
+// cluster CA from kube-root-ca.crt and the pod's namespace.
+json::object ApiAccessVolume(const std::string& name) {
+  json::object token{{"expirationSeconds", 3607}, {"path", "token"}};
+  json::object ca{{"name", "kube-root-ca.crt"},
+                  {"items", json::array{json::object{{"key", "ca.crt"}, {"path", "ca.crt"}}}}};
+  json::object field_ref{{"apiVersion", "v1"}, {"fieldPath", "metadata.namespace"}};
+  json::object downward{
+      {"items", json::array{json::object{{"path", "namespace"}, {"fieldRef", field_ref}}}}};
+  json::array sources{json::object{{"serviceAccountToken", token}},
+                      json::object{{"configMap", ca}}, json::object{{"downwardAPI", downward}}};
+  return json::object{{"name", name},
+                      {"projected", json::object{{"defaultMode", 420}, {"sources", sources}}}};
+}
+
+// Upstream's suffix alphabet for generated names (no vowels, no look-alikes).
+std::string VolumeSuffix() {
+  static constexpr char kChars[] = "bcdfghjklmnpqrstvwxz2456789";
+  std::string r = RandomLowerAlnum(5);
+  for (char& c : r) c = kChars[static_cast<unsigned char>(c) % (sizeof(kChars) - 1)];
+  return r;
+}
+
 class ServiceAccountDefaults final : public AdmissionPlugin {
  public:
+  explicit ServiceAccountDefaults(ObjectGetter getter) : getter_(std::move(getter)) {}
   std::string_view name() const override { return "ServiceAccount"; }
   Status Admit(AdmissionAttributes& a) override {
     if (!IsPodCreate(a)) return Status::OK();
@@ -76,8 +103,49 @@ class ServiceAccountDefaults final : public AdmissionPlugin {
     std::string name = sa.empty() ? "default" : std::string(sa);
     spec["serviceAccountName"] = name;
     spec["serviceAccount"] = name;
+    // Mirror pods (static pods of a kubelet) get no token, as upstream.
+    if (api::Annotation(*a.object, "kubernetes.io/config.mirror")) return Status::OK();
+    if (!getter_) return Status::OK();
+    std::optional<bool> automount = api::GetBool(*a.object, "spec.automountServiceAccountToken");
+    if (!automount) {
+      auto account = getter_("serviceaccounts", a.ns, name);
+      if (account.ok()) automount = api::GetBool(*account, "automountServiceAccountToken");
+    }
+    if (automount && !*automount) return Status::OK();
+    MountToken(spec);
     return Status::OK();
   }
+
+ private:
+  static void MountToken(json::object& spec) {
+    std::string volume = "kube-api-access-" + VolumeSuffix();
+    bool mounted = false;
+    for (const char* field : {"initContainers", "containers"}) {
+      auto it = spec.find(field);
+      if (it == spec.end() || !it->value().is_array()) continue;
+      for (json::value& c : it->value().as_array()) {
+        if (!c.is_object()) continue;
+        json::object& container = c.as_object();
+        json::value& mounts_v = container["volumeMounts"];
+        if (!mounts_v.is_array()) mounts_v = json::array();
+        json::array& mounts = mounts_v.as_array();
+        bool has = false;
+        for (const json::value& m : mounts) {
+          has = has || (m.is_object() && api::GetString(m.as_object(), "mountPath") ==
+                                             kTokenMountPath);
+        }
+        if (has) continue;
+        mounts.push_back(json::object{
+            {"name", volume}, {"readOnly", true}, {"mountPath", kTokenMountPath}});
+        mounted = true;
+      }
+    }
+    if (!mounted) return;
+    json::value& volumes_v = spec["volumes"];
+    if (!volumes_v.is_array()) volumes_v = json::array();
+    volumes_v.as_array().push_back(ApiAccessVolume(volume));
+  }
+  ObjectGetter getter_;
 };
 
 }  // namespace
@@ -87,8 +155,8 @@ std::shared_ptr<AdmissionPlugin> NewDefaultTolerationSeconds(int64_t not_ready_s
   return std::make_shared<DefaultTolerationSeconds>(not_ready_seconds, unreachable_seconds);
 }
 
-std::shared_ptr<AdmissionPlugin> NewServiceAccountDefaults() {
-  return std::make_shared<ServiceAccountDefaults>();
+std::shared_ptr<AdmissionPlugin> NewServiceAccountDefaults(ObjectGetter service_accounts) {
+  return std::make_shared<ServiceAccountDefaults>(std::move(service_accounts));
 }
 
 }  // namespace mini8s::server

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "mini8s/http/server.h"
 #include "mini8s/server/api_server.h"
 #include "mini8s/store/store.h"
+#include "server/inflight.h"
 #include "server/metrics.h"
 
 namespace mini8s::server {
@@ -89,17 +91,28 @@ Reply JsonReply(int status, const json::value& v);
 class AdmissionScope {
  public:
   AdmissionScope(const ApiServerOptions& opts, AdmissionAttributes attrs)
-      : opts_(opts), attrs_(attrs) {}
+      : opts_(opts), attrs_(attrs) {
+    attrs_.warnings = &warnings_;
+    attrs_.audit_annotations = &audit_annotations_;
+  }
   ~AdmissionScope() { Finish(false); }
   AdmissionScope(const AdmissionScope&) = delete;
   AdmissionScope& operator=(const AdmissionScope&) = delete;
   // The refusal of the first plug-in that refused, as a response.
   std::optional<Reply> Admit();
   void Finish(bool committed);
+  // What the plug-ins asked to tell the client.
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  // What the plug-ins asked to record in the request's audit event.
+  const std::vector<std::pair<std::string, std::string>>& audit_annotations() const {
+    return audit_annotations_;
+  }
 
  private:
   const ApiServerOptions& opts_;
   AdmissionAttributes attrs_;
+  std::vector<std::string> warnings_;
+  std::vector<std::pair<std::string, std::string>> audit_annotations_;
   std::vector<AdmissionPlugin*> admitted_;
   bool finished_ = false;
 };
@@ -112,6 +125,12 @@ struct ApiServer::Impl {
   std::atomic<bool> stopping{false};
   api::OpenApiCache openapi;
   ServerMetrics metrics;
+  InflightLimiter inflight_limiter;
+
+  // "group/resource/subresource" -> handler (AddComputedResource); written before serving only.
+  std::map<std::string, ComputedHandler, std::less<>> computed;
+  Reply Computed(const http::HttpRequest& req, const RequestInfo& info, const api::KindInfo& k,
+                 const ComputedHandler& handler);
 
   mutable std::mutex watches_mu;
   std::set<std::shared_ptr<WatchSession>> watches;
@@ -119,8 +138,9 @@ struct ApiServer::Impl {
   explicit Impl(ApiServerOptions o);
 
   // `local_user` set: an in-process request (LocalClient) already authenticated as that user.
+  // `slot`: the request's claim on the in-flight limit, taken on arrival (null: not counted).
   void Process(const http::HttpRequest& req, http::Responder& responder,
-               const UserInfo* local_user = nullptr);
+               const UserInfo* local_user = nullptr, InflightLimiter::Slot* slot = nullptr);
   Reply Route(const http::HttpRequest& req, const RequestInfo& info, const UserInfo& user,
               http::Responder& responder, bool& answered);
 

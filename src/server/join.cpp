@@ -273,6 +273,10 @@ bool JoinService::Authenticated(const http::HttpRequest& request) const {
     if (colon == std::string::npos) return false;
     std::string user = decoded->substr(0, colon);
     std::string pass = decoded->substr(colon + 1);
+    if (user == "node" && options_.bootstrap_tokens) {
+      auto bootstrap = options_.bootstrap_tokens->AuthenticateToken(pass);
+      if (bootstrap.ok() && bootstrap->has_value()) return true;
+    }
     return (user == "node" || user == "server") && SecretEquals(pass, token_secret_);
   }
   // A node renewing with the certificate it was given.

@@ -89,10 +89,18 @@ NodeAuthorizer::PodNodeFunc PodNodeFromStore(const store::Store& store) {
 }
 
 bool UnionAuthorizer::Authorize(const Attributes& attrs) const {
+  return Decide(attrs).allowed();
+}
+
+AuthorizerDecision UnionAuthorizer::Decide(const Attributes& attrs) const {
+  std::string reasons;
   for (const auto& m : members_) {
-    if (m && m->Authorize(attrs)) return true;
+    if (!m) continue;
+    AuthorizerDecision d = m->Decide(attrs);
+    if (d.decision != Decision::kNoOpinion) return d;
+    if (!d.reason.empty()) reasons += (reasons.empty() ? "" : "\n") + d.reason;
   }
-  return false;
+  return {Decision::kNoOpinion, std::move(reasons)};
 }
 
 Status NodeRestrictionAdmission::Admit(AdmissionAttributes& a) {

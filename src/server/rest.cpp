@@ -15,7 +15,9 @@
 #include "mini8s/common/json.h"
 #include "mini8s/common/logging.h"
 #include "mini8s/common/yaml.h"
+#include "mini8s/server/encryption.h"
 #include "server/internal.h"
+#include "server/stored_json.h"
 
 namespace mini8s::server {
 namespace {
@@ -352,7 +354,11 @@ std::string ApiServer::Impl::Key(const api::KindInfo& k, std::string_view ns,
 Result<json::object> ApiServer::Impl::DecodeValue(const std::string& value,
                                                   store::Revision rev) const {
   auto v = ParseJson(value);
-  if (!v.ok()) return Status::Internal("stored object is not JSON: " + v.error().message());
+  if (!v.ok()) {
+    // Kept as stored because no configured key reads it (secrets encryption).
+    if (auto enc = UndecryptableValueError(value)) return Status::Internal(*enc);
+    return Status::Internal("stored object is not JSON: " + v.error().message());
+  }
   if (!v->is_object()) return Status::Internal("stored object is not a JSON object");
   json::object obj = std::move(v->as_object());
   Meta(obj)["resourceVersion"] = std::to_string(rev);
@@ -497,9 +503,17 @@ Reply ApiServer::Impl::Get(const http::HttpRequest& req, const RequestInfo& info
     if (kv.error().Is(Code::kNotFound)) return NotFoundReply(k, info.name);
     return FromStatus(kv.error());
   }
+  auto fmt = NegotiateOutput(req);
+  if (!fmt || !fmt->table) {
+    // The stored bytes plus the resourceVersion: no parse and serialization (stored_json.h).
+    if (auto body = WithResourceVersion(*kv->value, kv->mod_revision)) {
+      Reply r;
+      r.body = std::move(*body);
+      return r;
+    }
+  }
   auto obj = Decode(*kv);
   if (!obj.ok()) return FromStatus(obj.error());
-  auto fmt = NegotiateOutput(req);
   if (fmt && fmt->table) {
     api::TableOptions to;
     to.now = opts.clock->Now();
@@ -563,14 +577,20 @@ Reply ApiServer::Impl::List(const http::HttpRequest& req, const RequestInfo& inf
                              ", current: " + std::to_string(cur));
     }
   }
-  json::array items;
+  auto fmt = NegotiateOutput(req);
+  const bool table = fmt && fmt->table;
+  // JSON lists serialize each item as it is decoded: holding every decoded object until the end
+  // cost ~4x the list's JSON size at once (tens of MiB for 3,000 pods), which glibc then kept.
+  json::array items;       // Table output only
+  std::string items_json;  // otherwise: the items, comma-separated
+  int64_t matched = 0;
   std::string last_key;
   bool more = false;
   store::Revision list_rev = 0;
   // Pages through the store until `limit` matching items are collected.
   while (true) {
     store::ListOptions page = lo;
-    page.limit = limit > 0 ? std::max<int64_t>(limit - static_cast<int64_t>(items.size()), 1) : 0;
+    page.limit = limit > 0 ? std::max<int64_t>(limit - matched, 1) : 0;
     if (!last_key.empty()) page.continue_after = last_key;
     auto r = store->List(prefix, page);
     if (!r.ok()) {
@@ -593,10 +613,16 @@ Reply ApiServer::Impl::List(const http::HttpRequest& req, const RequestInfo& inf
       if (!obj.ok()) continue;
       if (!ls.Empty() && !ls.Matches(api::Labels(*obj))) continue;
       if (!fs.Empty() && !fs.Matches(ObjectFields(k, *obj))) continue;
-      items.push_back(std::move(*obj));
+      ++matched;
+      if (table) {
+        items.push_back(std::move(*obj));
+      } else {
+        if (!items_json.empty()) items_json += ',';
+        items_json += SerializeJson(*obj);
+      }
     }
     more = r->more;
-    if (!more || (limit > 0 && static_cast<int64_t>(items.size()) >= limit)) break;
+    if (!more || (limit > 0 && matched >= limit)) break;
   }
   json::object meta{{"resourceVersion", std::to_string(list_rev)}};
   std::string continue_token;
@@ -607,8 +633,7 @@ Reply ApiServer::Impl::List(const http::HttpRequest& req, const RequestInfo& inf
     continue_token = B64Encode(SerializeJson(tok));
     meta["continue"] = continue_token;
   }
-  auto fmt = NegotiateOutput(req);
-  if (fmt && fmt->table) {
+  if (table) {
     std::vector<const json::object*> rows;
     for (const json::value& it : items) rows.push_back(&it.as_object());
     api::TableOptions to;
@@ -616,10 +641,17 @@ Reply ApiServer::Impl::List(const http::HttpRequest& req, const RequestInfo& inf
     to.include_object = fmt->include_object;
     return JsonReply(200, api::BuildTable(k, rows, to, std::to_string(list_rev), continue_token));
   }
-  return JsonReply(200, json::object{{"kind", k.list_kind},
-                                     {"apiVersion", k.ApiVersion()},
-                                     {"metadata", std::move(meta)},
-                                     {"items", std::move(items)}});
+  // The same bytes as serializing {kind, apiVersion, metadata, items} in one go.
+  std::string head = SerializeJson(json::object{{"kind", k.list_kind},
+                                                {"apiVersion", k.ApiVersion()},
+                                                {"metadata", std::move(meta)}});
+  head.pop_back();  // the closing brace
+  head += ",\"items\":[";
+  items_json.insert(0, head);  // usually within the capacity already there: no second copy
+  items_json += "]}";
+  Reply reply;
+  reply.body = std::move(items_json);
+  return reply;
 }
 
 Reply CreateObject(ApiServer::Impl& impl, const http::HttpRequest& req, const RequestInfo& info,
@@ -714,6 +746,11 @@ Reply CreateObject(ApiServer::Impl& impl, const http::HttpRequest& req, const Re
     AdmissionScope adm(opts, AdmissionAttributes{"CREATE", k, "", ns, adm_name, &o, nullptr,
                                                  UserOf(info), DryRun(req)});
     if (auto refused = adm.Admit()) return *refused;
+    for (const std::string& w : adm.warnings()) warnings.Add("Warning", WarningHeader(w));
+    if (k.group.empty() && k.kind == "Pod") {
+      // Admission may have set resources (LimitRanger): the QoS class follows them.
+      api::MutableObjectAt(o, "status")["qosClass"] = PodQosClass(o);
+    }
     api::ErrorList errs = api::ValidateCreate(k, o);
     if (!errs.empty()) return InvalidReply(k, api::Name(o), errs);
     if (ApiServer::Impl::IsCrd(k)) {
@@ -811,6 +848,7 @@ static UpdateOutcome CommitUpdate(ApiServer::Impl& impl, const http::HttpRequest
     out.reply = *refused;
     return out;
   }
+  for (const std::string& w : adm.warnings()) warnings.Add("Warning", WarningHeader(w));
   api::ErrorList errs = api::ValidateUpdate(k, obj, old);
   if (!errs.empty()) {
     out.reply = InvalidReply(k, api::Name(obj), errs);
@@ -1325,6 +1363,9 @@ Reply ApiServer::Impl::Scale(const http::HttpRequest& req, const RequestInfo& in
                          "the body of the request was in an unknown format");
     }
     std::string rv(JsonGetString(next, "metadata.resourceVersion").value_or(""));
+    // A patch applies to a Scale that carries the current resourceVersion: that one is no
+    // precondition of the client's, so a write conflict is retried, not answered 409.
+    if (info.verb == "patch" && rv == api::ResourceVersion(scale)) rv.clear();
     if (!rv.empty() && rv != std::to_string(kv->mod_revision)) {
       return ConflictReply(k, info.name,
                            "the object has been modified; please apply your changes to the latest "
@@ -1446,6 +1487,40 @@ Reply ApiServer::Impl::PodBinding(const http::HttpRequest& req, const RequestInf
 
 // POST pods/<name>/eviction: a delete with the Eviction's deleteOptions. PodDisruptionBudgets are
 // not consulted yet (no disruption controller keeps their status).
+Reply ApiServer::Impl::Computed(const http::HttpRequest& req, const RequestInfo& info,
+                                const api::KindInfo& k, const ComputedHandler& handler) {
+  // The body's kind: the resource's own kind, or the subresource's (TokenRequest for
+  // serviceaccounts/token).
+  api::KindInfoConstSharedPtr body_kind;
+  if (!info.subresource.empty()) {
+    for (const api::SubresourceInfo& si : k.subresource_info) {
+      if (si.name == info.subresource) body_kind = registry->FindKind(si.group, si.version, si.kind);
+    }
+    if (!body_kind) {
+      return StatusReply(404, "NotFound", "the server could not find the requested resource");
+    }
+  }
+  const api::KindInfo& bk = body_kind ? *body_kind : k;
+  auto fv = GetFieldValidation(req);
+  if (!fv.ok()) return BadRequestReply(fv.error().message());
+  json::object obj;
+  http::Headers warnings;
+  if (auto err = DecodeBody(*registry, req, bk, *fv, obj, warnings)) return *err;
+  if (!info.subresource.empty()) {
+    std::string_view body_name = api::Name(obj);
+    if (!body_name.empty() && body_name != info.name) {
+      return BadRequestReply("the name of the object (" + std::string(body_name) +
+                             ") does not match the name on the URL (" + info.name + ")");
+    }
+  }
+  ComputedRequest cr{UserOf(info), info.namespace_, info.name, std::move(obj), DryRun(req)};
+  auto out = handler(cr);
+  if (!out.ok()) return FromStatus(out.error());
+  Reply r = JsonReply(201, *out);
+  for (const auto& [name, value] : warnings) r.headers.Add(name, value);
+  return r;
+}
+
 Reply ApiServer::Impl::PodEviction(const http::HttpRequest& req, const RequestInfo& info,
                                    const api::KindInfo& k) {
   auto body = ParseJson(req.body);

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mini8s/common/result.h"
@@ -45,6 +46,16 @@ class Backend {
   virtual Status CompactRange(Revision from, Revision to) = 0;
   virtual Status CheckIntegrity() = 0;
   virtual void FillStats(StoreStats& stats) = 0;
+  // One bounded transaction of Store::RewriteStored: rows under `prefix` with ids after
+  // `*after_id`; advances `*after_id` and adds to `*stats`. Returns true once every row was
+  // examined (and the log was checkpointed). Backends without stored values are done at once.
+  virtual Result<bool> RewriteStep(std::string_view prefix, int64_t* after_id,
+                                   RewriteStats* stats) {
+    (void)prefix;
+    (void)after_id;
+    (void)stats;
+    return true;
+  }
   virtual void Close() = 0;
 };
 

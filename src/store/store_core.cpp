@@ -211,6 +211,26 @@ StoreStats StoreCore::Stats() {
   return stats;
 }
 
+Result<RewriteStats> StoreCore::RewriteStored(std::string_view prefix) {
+  RewriteStats stats;
+  int64_t after_id = 0;
+  bool done = false;
+  // One bounded transaction per writer task, so writes queued meanwhile are not held up.
+  while (!done) {
+    Status step;
+    MINI8S_RETURN_IF_ERROR(RunOnWriter([&] {
+      auto r = backend_->RewriteStep(prefix, &after_id, &stats);
+      if (r.ok()) {
+        done = *r;
+      } else {
+        step = r.error();
+      }
+    }));
+    MINI8S_RETURN_IF_ERROR(step);
+  }
+  return stats;
+}
+
 void StoreCore::Close() {
   MINI8S_CHECK(std::this_thread::get_id() != writer_id_.load())
       << "Store::Close from its own writer thread (a watch notify callback?) would deadlock";

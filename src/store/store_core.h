@@ -174,6 +174,7 @@ class StoreCore final : public Store {
   Result<int64_t> ExpireDueKeys() override;
   Status CheckIntegrity() override;
   StoreStats Stats() override;
+  Result<RewriteStats> RewriteStored(std::string_view prefix) override;
   void Close() override;
 
  private:

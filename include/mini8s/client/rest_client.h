@@ -46,6 +46,9 @@ struct RestClientOptions {
   std::chrono::milliseconds max_backoff{10'000};
   std::chrono::milliseconds request_timeout{60'000};
   std::string user_agent = "mini8s";
+  // Idle keep-alive connections kept for reuse; bursts beyond it open connections that are
+  // closed after use.
+  std::size_t max_idle_connections = 8;
 };
 
 class RestClient final : public Client {

@@ -159,6 +159,11 @@ class Server {
   // Open connections right now.
   std::size_t connection_count() const;
 
+  // Replaces the TLS certificate, key and client CA bundle for connections accepted from now on
+  // (certificate rotation without a restart); connections already open keep the handshake they
+  // made. kInvalid, and nothing changes, for bad material or a plain-HTTP server.
+  Status ReloadTls(const ServerTlsOptions& tls);
+
   struct Impl;
 
  private:

@@ -13,6 +13,11 @@ namespace mini8s::http {
 
 enum class KeyType { kEcP256, kRsa2048 };
 
+// k3s's lifetimes: leaf certificates (serving, admin, node clients) one year, renewed before they
+// expire; CAs ten years, never renewed automatically (every client trusts them).
+inline constexpr std::chrono::hours kLeafCertificateValidity{24 * 365};
+inline constexpr std::chrono::hours kCaCertificateValidity{24 * 3650};
+
 // A private key in PKCS#8 PEM.
 struct PrivateKeyPem {
   std::string pem;
@@ -25,7 +30,10 @@ struct CertificateRequest {
   std::vector<std::string> ip_addresses;   // subjectAltName IP entries (v4 or v6 text)
   bool server_auth = false;                // extendedKeyUsage serverAuth
   bool client_auth = false;                // extendedKeyUsage clientAuth
-  std::chrono::hours validity = std::chrono::hours(24 * 365);
+  std::chrono::hours validity = kLeafCertificateValidity;
+  // The validity starts here (less an hour of skew allowance); the epoch means "now". Renewal
+  // passes issue at their clock's time so that a test clock sees consistent lifetimes.
+  std::chrono::system_clock::time_point issued_at{};
 };
 
 struct CertificateAndKey {
@@ -40,7 +48,7 @@ Result<PrivateKeyPem> GenerateKey(KeyType type = KeyType::kEcP256);
 // default, with a new key.
 Result<CertificateAndKey> GenerateSelfSignedCa(
     const std::string& common_name, KeyType type = KeyType::kEcP256,
-    std::chrono::hours validity = std::chrono::hours(24 * 3650));
+    std::chrono::hours validity = kCaCertificateValidity);
 
 // A leaf certificate for `request` with a new key, signed by `ca`.
 Result<CertificateAndKey> IssueCertificate(const CertificateAndKey& ca,
@@ -62,9 +70,10 @@ Result<std::string> IssueCertificateForCsr(const CertificateAndKey& ca,
                                            const CertificateRequest& request,
                                            const std::string& csr_pem);
 
-// Checks that `cert_pem` chains to one of the CAs in `ca_bundle_pem` and is within its validity.
-// kInvalid with OpenSSL's reason otherwise.
-Status VerifyCertificate(const std::string& cert_pem, const std::string& ca_bundle_pem);
+// Checks that `cert_pem` chains to one of the CAs in `ca_bundle_pem` and is within its validity
+// at `at` (the epoch: now). kInvalid with OpenSSL's reason otherwise.
+Status VerifyCertificate(const std::string& cert_pem, const std::string& ca_bundle_pem,
+                         std::chrono::system_clock::time_point at = {});
 
 // What a certificate says about itself, for logs, tests and x509 authentication.
 struct CertificateInfo {

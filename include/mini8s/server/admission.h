@@ -7,7 +7,10 @@
 // Thread-safe: the API server calls plug-ins from its worker pool concurrently.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -29,6 +32,12 @@ struct AdmissionAttributes {
   const boost::json::object* old_object = nullptr;
   const UserInfo& user;
   bool dry_run = false;
+  // Where a plug-in appends warnings for the client (sent as `Warning: 299 - "..."` headers when
+  // the request succeeds); set by the API server, may be null elsewhere.
+  std::vector<std::string>* warnings = nullptr;
+  // Where a plug-in records audit annotations (key, value) for the request's audit event
+  // (upstream's AddAnnotation, e.g. pod-security.kubernetes.io/audit-violations); may be null.
+  std::vector<std::pair<std::string, std::string>>* audit_annotations = nullptr;
 };
 
 class AdmissionPlugin {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,21 +25,50 @@
 
 namespace mini8s::server {
 
+class Auditor;
+
 struct ApiServerOptions {
   std::shared_ptr<api::Registry> registry;          // required
   store::Store* store = nullptr;                    // required; outlives the ApiServer
   std::shared_ptr<const Authenticator> authenticator;  // required
   std::shared_ptr<const Authorizer> authorizer;        // default: MastersAuthorizer
   const Clock* clock = &RealClock::Instance();
+  // --anonymous-auth: requests without credentials act as system:anonymous (group
+  // system:unauthenticated) and the authorizer decides; false answers them 401.
+  bool anonymous_auth = false;
   // Run in order on every create, update and delete (see admission.h).
   std::vector<std::shared_ptr<AdmissionPlugin>> admission;
   std::string git_version = "v1.32.4-mini8s";
-  int worker_threads = 4;
+  // Threads that serve requests other than single-object GETs (those run on the connection's
+  // strand). Writes block their thread until the store's group commit is durable, so this also
+  // bounds how many concurrent writes one commit can take.
+  int worker_threads = 16;
+  // Upstream's --max-requests-inflight and --max-mutating-requests-inflight: reads (get, list)
+  // and writes served or queued at once; more get 429 (system:masters excepted; watches and other
+  // long-running requests are not counted). 0: no limit.
+  int max_requests_inflight = 400;
+  int max_mutating_requests_inflight = 200;
   // How often a watch with allowWatchBookmarks=true gets a BOOKMARK event.
   std::chrono::milliseconds bookmark_interval{std::chrono::seconds(60)};
   // Upper bound on a watch's life when the client gives no timeoutSeconds.
   std::chrono::seconds max_watch_timeout{std::chrono::minutes(30)};
+  // The audit log (audit.h); null: no auditing.
+  std::shared_ptr<Auditor> auditor;
 };
+
+// A create-only resource that is computed, not stored (upstream's access reviews, TokenReview,
+// SelfSubjectReview, serviceaccounts/<name>/token): the API server decodes and schema-checks the
+// body (JSON, YAML or protobuf) as for any create, the handler returns the response object, sent
+// as 201 Created. A non-OK Result becomes the matching metav1.Status (kInvalid 422, kNotFound 404,
+// kForbidden 403 ...).
+struct ComputedRequest {
+  const UserInfo& user;
+  std::string_view ns;    // "" for cluster-scoped resources
+  std::string_view name;  // the parent object for subresources ("default" in .../default/token)
+  boost::json::object body;
+  bool dry_run = false;
+};
+using ComputedHandler = std::function<Result<boost::json::object>(ComputedRequest&)>;
 
 class ApiServer {
  public:
@@ -61,6 +91,11 @@ class ApiServer {
   // or HTTP parsing (bodies are still JSON text). Use it on one executor; the ApiServer must
   // outlive it.
   std::unique_ptr<client::Client> NewLocalClient(UserInfo user);
+
+  // Serves POST on `resource` (or on its `subresource` of a named object) of `group` with
+  // `handler` instead of the store. Call before the server takes requests; not thread-safe.
+  void AddComputedResource(std::string group, std::string resource, std::string subresource,
+                           ComputedHandler handler);
 
   // Ends every watch and waits for requests in flight. Idempotent.
   void Stop();

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mini8s/common/result.h"
@@ -24,6 +25,19 @@ struct UserInfo {
   std::string name;
   std::string uid;
   std::vector<std::string> groups;  // includes system:authenticated for authenticated users
+  // Extra attributes (upstream's user.Info.GetExtra: service-account token pod name, credential
+  // id, Impersonate-Extra-* headers).
+  std::map<std::string, std::vector<std::string>> extra = {};
+};
+
+// A source of bearer-token identities beyond the static file (service-account JWTs, bootstrap
+// tokens). Thread-safe.
+class TokenAuthenticator {
+ public:
+  virtual ~TokenAuthenticator() = default;
+  // nullopt: not a token of this kind (the next authenticator is asked). kUnauthorized: it is
+  // one, but invalid (expired, bad signature, its pod or service account is gone).
+  virtual Result<std::optional<UserInfo>> AuthenticateToken(std::string_view token) const = 0;
 };
 
 class Authenticator {
@@ -37,8 +51,15 @@ class Authenticator {
   // presented but are not valid (unknown bearer token, unverified certificate).
   Result<std::optional<UserInfo>> Authenticate(const http::HttpRequest& request) const;
 
+  // Asked in order for bearer tokens the static file does not hold. Call before the server takes
+  // requests; not thread-safe.
+  void AddTokenAuthenticator(std::shared_ptr<const TokenAuthenticator> a) {
+    token_authenticators_.push_back(std::move(a));
+  }
+
  private:
   std::map<std::string, UserInfo> tokens_;
+  std::vector<std::shared_ptr<const TokenAuthenticator>> token_authenticators_;
 };
 
 // What a request asks to do, as upstream's authorizer.Attributes.
@@ -54,10 +75,24 @@ struct Attributes {
   std::string path;  // non-resource requests
 };
 
+// Upstream's authorizer.Decision: a member of a union that has no opinion lets the next one
+// decide; kDeny ends the evaluation (no mini8s authorizer denies outright yet).
+enum class Decision : uint8_t { kNoOpinion, kAllow, kDeny };
+
+struct AuthorizerDecision {
+  Decision decision = Decision::kNoOpinion;
+  // Why (SubjectAccessReview status.reason), e.g. `RBAC: allowed by ClusterRoleBinding "x" of
+  // ClusterRole "y" to User "u"`; may be empty.
+  std::string reason;
+  bool allowed() const { return decision == Decision::kAllow; }
+};
+
 class Authorizer {
  public:
   virtual ~Authorizer() = default;
   virtual bool Authorize(const Attributes& attrs) const = 0;
+  // The decision with its reason. The default maps Authorize() to kAllow or kNoOpinion.
+  virtual AuthorizerDecision Decide(const Attributes& attrs) const;
 };
 
 // system:masters may do everything; other authenticated users may only GET the discovery and

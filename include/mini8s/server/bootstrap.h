@@ -1,15 +1,25 @@
 // First-start material of `mini8s server` (k3s layout under <data-dir>/server): the server,
 // client and request-header CAs, the serving certificate, the admin client certificate, the
-// admin kubeconfig and the node token. A restart reuses what exists; a serving certificate whose
-// SANs no longer cover the configured names is reissued from the same CA.
+// admin kubeconfig and the node token. A restart reuses what exists; a leaf certificate whose
+// SANs no longer cover the configured names, that no longer verifies against its CA or that
+// expires within kRenewBeforeExpiry is reissued (new key) from the same CA.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include "mini8s/common/result.h"
 
+namespace mini8s {
+class Clock;
+}  // namespace mini8s
+
 namespace mini8s::server {
+
+// Leaf certificates are reissued from the same CA once they are this close to expiry (k3s's
+// 90 days), at start and by CertificateRenewer while the server runs.
+inline constexpr std::chrono::hours kRenewBeforeExpiry{24 * 90};
 
 struct BootstrapOptions {
   std::string data_dir;                 // <data-dir>; files go to <data-dir>/server/...
@@ -18,6 +28,11 @@ struct BootstrapOptions {
   std::string cluster_domain = "cluster.local";
   std::string service_cidr = "10.43.0.0/16";
   std::string token;                    // --token; empty: generate (first start) or reuse
+  // The time renewal decisions use (nullptr: the real clock); tests move it forward.
+  const Clock* clock = nullptr;
+  // Leaf certificate names ("client-admin", "serving-kube-apiserver") to reissue even when far
+  // from expiry (`mini8s certificate rotate`). CAs are never reissued.
+  std::vector<std::string> force_renew;
 };
 
 struct ServerCredentials {

@@ -12,7 +12,8 @@
 //                            agents that cannot make a CSR)
 //
 // The authenticated paths take HTTP basic auth with the join token's credentials (`node:<secret>`
-// or `server:<secret>`, the secret of <data-dir>/server/token), or a client certificate of the
+// or `server:<secret>`, the secret of <data-dir>/server/token, or `node:<id>.<secret>` for a
+// bootstrap token with the authentication usage), or a client certificate of the
 // node itself (renewal). client-kubelet.crt also needs the headers Mini8s-Node-Name and
 // Mini8s-Node-Password (and optionally Mini8s-Node-IP): the first join of a node name stores a
 // salted hash of its password in the Secret <node>.node-password.mini8s in kube-system; a later
@@ -33,6 +34,7 @@
 
 #include "mini8s/common/result.h"
 #include "mini8s/http/message.h"
+#include "mini8s/server/auth.h"
 
 namespace mini8s::server {
 
@@ -92,6 +94,9 @@ struct JoinServiceOptions {
   AgentConfig config;
   // Required; must outlive the service.
   NodePasswordStore* passwords = nullptr;
+  // Optional: also accepts bootstrap tokens (`K10<hash>::<id>.<secret>` joins send
+  // `node:<id>.<secret>`) that this authenticator accepts.
+  std::shared_ptr<const TokenAuthenticator> bootstrap_tokens;
 };
 
 class JoinService {

@@ -56,6 +56,9 @@ class UnionAuthorizer final : public Authorizer {
   explicit UnionAuthorizer(std::vector<std::shared_ptr<const Authorizer>> members)
       : members_(std::move(members)) {}
   bool Authorize(const Attributes& attrs) const override;
+  // The first member's kAllow or kDeny; kNoOpinion when none has one. Reasons of members
+  // without an opinion are joined with "\n" as upstream's union does.
+  AuthorizerDecision Decide(const Attributes& attrs) const override;
 
  private:
   std::vector<std::shared_ptr<const Authorizer>> members_;

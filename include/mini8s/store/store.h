@@ -22,6 +22,7 @@
 
 #include "mini8s/common/result.h"
 #include "mini8s/common/status.h"
+#include "mini8s/store/transformer.h"
 
 namespace mini8s::store {
 
@@ -160,6 +161,9 @@ struct StoreOptions {
   // Run expiry and compaction on the writer thread every maintenance_interval. Tests that want
   // full control turn this off and call ExpireDueKeys() and Compact() themselves.
   bool background_maintenance = true;
+  // Stored form of selected values (encryption at rest); null: values are stored as given.
+  // Shared: the owner may change its keys while the store runs (the transformer is thread-safe).
+  std::shared_ptr<const ValueTransformer> transformer;
 };
 
 class Store {
@@ -207,6 +211,15 @@ class Store {
   // Checks the on-disk structure (SQLite `PRAGMA integrity_check`); OK for MemStore.
   virtual Status CheckIntegrity() = 0;
   virtual StoreStats Stats() = 0;
+
+  // Writes again, in place and without new revisions or events, every stored row (current and
+  // historical) under `prefix` whose stored form the transformer reports stale, e.g. after a key
+  // rotation; then checkpoints the log so replaced forms leave the files. Runs in small
+  // transactions between writes. A store without a transformer or backend has nothing to do.
+  virtual Result<RewriteStats> RewriteStored(std::string_view prefix) {
+    (void)prefix;
+    return RewriteStats{};
+  }
 
   // Fails pending and later writes with kUnavailable, ends every watch with kUnavailable and
   // releases the database. Idempotent; the destructor calls it.

@@ -581,3 +581,114 @@ TEST_CASE("Server: curl talks to it with --cacert and with a client certificate"
 
 }  // namespace
 }  // namespace mini8s::http
+
+namespace mini8s::http {
+namespace {
+
+// Runs `openssl s_client` against the server with extra arguments; returns its output and sets
+// *ok when the handshake completed (a cipher was negotiated).
+std::string SClient(uint16_t port, const std::string& args, bool* ok) {
+  int rc = 0;
+  std::string out = testing::RunCommand(
+      "echo | timeout 10 openssl s_client -connect 127.0.0.1:" + std::to_string(port) + " " +
+          args + " 2>&1",
+      &rc);
+  *ok = rc == 0 && out.find("Cipher is (NONE)") == std::string::npos &&
+        out.find("Cipher is ") != std::string::npos;
+  return out;
+}
+
+TEST_CASE("Server: TLS below 1.2 and non-AEAD or non-forward-secret ciphers are refused",
+          "[http][unit]") {
+  int rc = 0;
+  testing::RunCommand("openssl version >/dev/null 2>&1", &rc);
+  if (rc != 0) {
+    WARN("openssl not installed; skipping");
+    return;
+  }
+  ServerThread st(TlsOptions(), EchoHandler);
+  bool ok = false;
+  // SECLEVEL=0 makes the client itself willing to speak the old protocols, so a failure is the
+  // server's refusal and not the local client policy.
+  std::string out = SClient(st.port(), "-tls1_2", &ok);
+  CHECK(ok);
+  CHECK(out.find("TLSv1.2") != std::string::npos);
+  out = SClient(st.port(), "-tls1_3", &ok);
+  CHECK(ok);
+  CHECK(out.find("TLSv1.3") != std::string::npos);
+  out = SClient(st.port(), "-tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305", &ok);
+  CHECK(ok);
+  for (const char* args : {"-tls1_1 -cipher DEFAULT:@SECLEVEL=0", "-tls1 -cipher DEFAULT:@SECLEVEL=0",
+                           "-tls1_2 -cipher AES128-SHA", "-tls1_2 -cipher AES128-GCM-SHA256",
+                           "-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA256",
+                           "-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA"}) {
+    CAPTURE(args);
+    out = SClient(st.port(), args, &ok);
+    CAPTURE(out);
+    CHECK_FALSE(ok);
+  }
+  // The server's preference wins: a client listing CHACHA20 first still gets AES-GCM.
+  out = SClient(st.port(),
+                "-tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256", &ok);
+  CHECK(ok);
+  CHECK(out.find("ECDHE-ECDSA-AES128-GCM-SHA256") != std::string::npos);
+  // Client-initiated renegotiation ("R" on s_client's stdin) is refused.
+  out = testing::RunCommand("(sleep 1; echo R; sleep 1) | timeout 10 openssl s_client -tls1_2 "
+                            "-connect 127.0.0.1:" +
+                                std::to_string(st.port()) + " 2>&1",
+                            &rc);
+  CHECK(out.find("RENEGOTIATING") != std::string::npos);
+  CHECK(out.find("no renegotiation") != std::string::npos);
+}
+
+TEST_CASE("Server: ReloadTls serves new connections the new certificate; open ones keep working",
+          "[http][unit]") {
+  ServerThread st(TlsOptions(), [](HttpRequest req, Responder r) {
+    r.Send(HttpResponse::Text(200, req.remote_address));
+  });
+  auto old_client = BlockingClient::Create(TrustingClient());
+  REQUIRE(old_client.ok());
+  auto first = (*old_client)->Get(st.url() + "/");
+  REQUIRE(first.ok());
+  CHECK(first->status == 200);
+
+  // A certificate from another CA makes the switch observable: only its CA trusts it.
+  auto other_ca = GenerateSelfSignedCa("rotated-ca");
+  REQUIRE(other_ca.ok());
+  CertificateRequest req;
+  req.common_name = "localhost";
+  req.dns_names = {"localhost"};
+  req.ip_addresses = {"127.0.0.1"};
+  req.server_auth = true;
+  auto leaf = IssueCertificate(*other_ca, req);
+  REQUIRE(leaf.ok());
+  ServerTlsOptions bad;
+  bad.cert_chain_pem = leaf->cert_pem;
+  bad.key_pem = TestPki::Get().server.key_pem;  // does not match
+  CHECK_FALSE(st.server().ReloadTls(bad).ok());
+  ServerTlsOptions rotated = TestServerTls();
+  rotated.cert_chain_file.clear();
+  rotated.key_file.clear();
+  rotated.cert_chain_pem = leaf->cert_pem;
+  rotated.key_pem = leaf->key_pem;
+  REQUIRE(st.server().ReloadTls(rotated).ok());
+
+  // The open keep-alive connection still works (same client port as before).
+  auto again = (*old_client)->Get(st.url() + "/");
+  REQUIRE(again.ok());
+  CHECK(again->body == first->body);
+  // New connections get the new certificate.
+  auto fresh_old_trust = BlockingClient::Create(TrustingClient());
+  REQUIRE(fresh_old_trust.ok());
+  CHECK_FALSE((*fresh_old_trust)->Get(st.url() + "/").ok());
+  ClientOptions new_trust;
+  new_trust.ca_pem = other_ca->cert_pem;
+  auto fresh = BlockingClient::Create(new_trust);
+  REQUIRE(fresh.ok());
+  auto got = (*fresh)->Get(st.url() + "/");
+  REQUIRE(got.ok());
+  CHECK(got->status == 200);
+}
+
+}  // namespace
+}  // namespace mini8s::http
