@@ -362,7 +362,9 @@ int RunServer(const Args& args) {
   ao.authorizer = std::make_shared<server::UnionAuthorizer>(
       std::vector<std::shared_ptr<const server::Authorizer>>{
           std::make_shared<server::PrivilegedGroupAuthorizer>(),
-          std::make_shared<server::NodeAuthorizer>(server::PodNodeFromStore(**store)), rbac});
+          std::make_shared<server::NodeAuthorizer>(server::PodNodeFromStore(**store),
+                                                   server::PodRefsFromStore(**store)),
+          rbac});
   ao.admission.push_back(std::make_shared<server::RbacEscalationAdmission>(ao.authorizer, rbac));
   ao.git_version = std::string(kKubernetesVersion) + "-mini8s";
   ao.max_requests_inflight = f.max_requests_inflight;

@@ -2,7 +2,8 @@
 # RBAC with the real kubectl against the real `mini8s server` (docs/design/rbac.md): users from a
 # --token-auth-file bound to view, edit, admin and a namespaced Role; `kubectl auth can-i` answers
 # both ways, `auth can-i --list`, a verbatim 403, escalation refused with upstream's message, a
-# ServiceAccount user (static token) and a SubjectAccessReview.
+# ServiceAccount user (static token), a SubjectAccessReview, and the Node authorizer with a
+# kubelet certificate (another node's pod's secret and status refused).
 #
 # Usage: rbac_e2e_test.sh PATH/TO/mini8s      Exit 0 pass, 1 fail, 77 skipped (no kubectl).
 set -u
@@ -235,6 +236,59 @@ grep -q 'cannot create resource "subjectaccessreviews" in API group "authorizati
 # A binding removed is gone from the next decision.
 expect admin 0 'deleted' delete rolebinding nsuser-pods share-view -n team
 can nsuser no list pods -n team
+
+# The Node authorizer: a kubelet certificate (CN system:node:n1, O system:nodes, signed by the
+# client CA as the join endpoint does) reads the secrets and configmaps of pods bound to n1 only,
+# and writes the status of its own pods only.
+TLS="$WORK/data/server/tls"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$WORK/n1.key" \
+  -subj "/O=system:nodes/CN=system:node:n1" -out "$WORK/n1.csr" 2>/dev/null
+openssl x509 -req -in "$WORK/n1.csr" -CA "$TLS/client-ca.crt" -CAkey "$TLS/client-ca.key" \
+  -CAcreateserial -days 1 -out "$WORK/n1.crt" \
+  -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n') \
+  2>/dev/null || fail "could not sign a node cert"
+cat > "$WORK/node1.kubeconfig" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters:
+- name: mini8s
+  cluster: {server: "https://127.0.0.1:$PORT", certificate-authority-data: "$CA_DATA"}
+users:
+- name: n1
+  user: {client-certificate: "$WORK/n1.crt", client-key: "$WORK/n1.key"}
+contexts:
+- name: n1
+  context: {cluster: mini8s, user: n1}
+current-context: n1
+KUBECONFIG
+expect admin 0 'created' create secret generic s-n1 --from-literal=k=v -n team
+expect admin 0 'created' create secret generic s-n2 --from-literal=k=v -n team
+expect admin 0 'created' create configmap cm-n1 --from-literal=k=v -n team
+for n in 1 2; do
+  cat > "$WORK/pod-n$n.yaml" <<POD
+apiVersion: v1
+kind: Pod
+metadata: {name: p-n$n, namespace: team}
+spec:
+  nodeName: n$n
+  containers:
+  - name: c
+    image: busybox
+    env: [{name: K, valueFrom: {secretKeyRef: {name: s-n$n, key: k}}}]
+    envFrom: [{configMapRef: {name: cm-n$n}}]
+POD
+  expect admin 0 'created' create -f "$WORK/pod-n$n.yaml"
+done
+expect node1 0 '^s-n1$' get secret s-n1 -n team -o 'jsonpath={.metadata.name}'
+expect node1 0 '^cm-n1$' get configmap cm-n1 -n team -o 'jsonpath={.metadata.name}'
+expect node1 1 'secrets "s-n2" is forbidden: User "system:node:n1" cannot get resource "secrets" in API group "" in the namespace "team"' \
+  get secret s-n2 -n team
+expect node1 1 'forbidden' get secrets -n team
+expect node1 1 'forbidden' get secret unused-secret -n team
+expect node1 0 'p-n1' patch pod p-n1 -n team --subresource=status --type=merge \
+  -p '{"status":{"message":"seen by n1"}}' -o name
+expect node1 1 'forbidden' patch pod p-n2 -n team --subresource=status --type=merge \
+  -p '{"status":{"message":"seen by n1"}}'
 
 if [ "$FAILURES" -ne 0 ]; then
   echo "--- kubectl log"; tail -60 "$WORK/kubectl.log"

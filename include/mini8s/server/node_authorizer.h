@@ -2,8 +2,10 @@
 // plug-in, DESIGN §3 "Security"). A node is the user system:node:<name> in group system:nodes
 // (the client certificate the join endpoint issues). It may:
 //   - get/list/watch nodes, pods, services, endpoints, endpointslices, runtimeclasses;
-//   - get secrets, configmaps, persistentvolumeclaims, persistentvolumes (upstream narrows these
-//     to what its pods reference through a graph; that check is not done here yet);
+//   - get the secrets, configmaps, persistentvolumeclaims (and the persistentvolumes bound to
+//     those claims) that pods bound to it reference, and create tokens (serviceaccounts/token)
+//     for the service accounts of those pods: upstream's graph check, here answered by looking
+//     at the node's pods in the object's namespace when the request comes;
 //   - create its own Node, get/update/patch/delete it and its status (not other nodes);
 //   - create/get/update/patch/delete its own Lease in kube-node-lease;
 //   - update/patch the status of, and delete, pods bound to it;
@@ -18,7 +20,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <boost/json/object.hpp>
 
 #include "mini8s/server/admission.h"
 #include "mini8s/server/auth.h"
@@ -38,17 +43,35 @@ class NodeAuthorizer final : public Authorizer {
   using PodNodeFunc =
       std::function<std::optional<std::string>(const std::string& ns, const std::string& name)>;
 
-  explicit NodeAuthorizer(PodNodeFunc pod_node) : pod_node_(std::move(pod_node)) {}
+  // Whether a pod bound to `node` references `resource` ns/name ("secrets", "configmaps",
+  // "persistentvolumeclaims", "serviceaccounts"; "persistentvolumes" with ns "": bound to a claim
+  // such a pod uses).
+  using PodRefFunc = std::function<bool(const std::string& node, const std::string& resource,
+                                        const std::string& ns, const std::string& name)>;
+
+  // Without `pod_refs` no secret, configmap, claim, volume or token is readable by a node.
+  explicit NodeAuthorizer(PodNodeFunc pod_node, PodRefFunc pod_refs = nullptr)
+      : pod_node_(std::move(pod_node)), pod_refs_(std::move(pod_refs)) {}
   // False for users that are not nodes (another authorizer of a union may allow them).
   bool Authorize(const Attributes& attrs) const override;
 
  private:
   PodNodeFunc pod_node_;
+  PodRefFunc pod_refs_;
 };
 
 // A PodNodeFunc that reads the pod from the store (the registry's /registry/core/pods/<ns>/<name>
 // key). `store` must outlive the function.
 NodeAuthorizer::PodNodeFunc PodNodeFromStore(const store::Store& store);
+// A PodRefFunc over the store: lists the pods of the namespace (for persistentvolumes, of the
+// bound claim's namespace) and looks for one bound to the node that references the object in its
+// volumes (incl. projected sources and ephemeral claims), env, envFrom, imagePullSecrets or
+// serviceAccountName.
+NodeAuthorizer::PodRefFunc PodRefsFromStore(const store::Store& store);
+
+// Whether `pod` references `resource` `name` (the namespace is the pod's). Exposed for tests.
+bool PodReferences(const boost::json::object& pod, std::string_view resource,
+                   std::string_view name);
 
 // Allows what any member allows (upstream's union authorizer; members are asked in order).
 class UnionAuthorizer final : public Authorizer {

@@ -34,6 +34,18 @@ NodeAuthorizer MakeAuthorizer() {
         if (ns == "default" && name == "theirs") return "n2";
         if (ns == "default" && name == "pending") return "";
         return std::nullopt;
+      },
+      // n1's pods use secret "s1", configmap "c1", claim "pvc1" (bound to "pv1"), account "sa1";
+      // n2's use "s2".
+      [](const std::string& node, const std::string& r, const std::string& ns,
+         const std::string& name) {
+        if (node == "n2") return r == "secrets" && ns == "default" && name == "s2";
+        if (node != "n1") return false;
+        if (r == "persistentvolumes") return ns.empty() && name == "pv1";
+        if (ns != "default") return false;
+        return (r == "secrets" && name == "s1") || (r == "configmaps" && name == "c1") ||
+               (r == "persistentvolumeclaims" && name == "pvc1") ||
+               (r == "serviceaccounts" && name == "sa1");
       });
 }
 
@@ -46,12 +58,74 @@ TEST_CASE("node authorizer: reads a kubelet needs are allowed", "[authz][unit]")
     CHECK(a.Authorize(Req(Node("n1"), verb, "", "endpoints", "default")));
     CHECK(a.Authorize(Req(Node("n1"), verb, "discovery.k8s.io", "endpointslices")));
   }
+  CHECK(a.Authorize(Req(Node("n1"), "get", "", "secrets", "default", "s1")));
+  CHECK(a.Authorize(Req(Node("n1"), "get", "", "configmaps", "default", "c1")));
+  CHECK(a.Authorize(Req(Node("n1"), "get", "", "persistentvolumeclaims", "default", "pvc1")));
+  CHECK(a.Authorize(Req(Node("n1"), "get", "", "persistentvolumes", "", "pv1")));
+  CHECK(a.Authorize(Req(Node("n1"), "create", "", "serviceaccounts", "default", "sa1", "token")));
   for (const char* r : {"secrets", "configmaps", "persistentvolumeclaims"}) {
-    CHECK(a.Authorize(Req(Node("n1"), "get", "", r, "default", "x")));
     CHECK_FALSE(a.Authorize(Req(Node("n1"), "list", "", r, "default")));
-    CHECK_FALSE(a.Authorize(Req(Node("n1"), "update", "", r, "default", "x")));
+    CHECK_FALSE(a.Authorize(Req(Node("n1"), "watch", "", r, "default")));
+    CHECK_FALSE(a.Authorize(Req(Node("n1"), "update", "", r, "default", "s1")));
   }
-  CHECK(a.Authorize(Req(Node("n1"), "get", "", "persistentvolumes", "", "pv")));
+}
+
+TEST_CASE("node authorizer: secrets, configmaps, claims and tokens only for its own pods",
+          "[authz][unit]") {
+  NodeAuthorizer a = MakeAuthorizer();
+  // Another node's pod's secret, and objects no pod of the node references.
+  CHECK_FALSE(a.Authorize(Req(Node("n1"), "get", "", "secrets", "default", "s2")));
+  CHECK(a.Authorize(Req(Node("n2"), "get", "", "secrets", "default", "s2")));
+  CHECK_FALSE(a.Authorize(Req(Node("n2"), "get", "", "secrets", "default", "s1")));
+  CHECK_FALSE(a.Authorize(Req(Node("n1"), "get", "", "secrets", "kube-system", "s1")));
+  CHECK_FALSE(a.Authorize(Req(Node("n1"), "get", "", "configmaps", "default", "other")));
+  CHECK_FALSE(a.Authorize(Req(Node("n1"), "get", "", "persistentvolumes", "", "pv2")));
+  CHECK_FALSE(a.Authorize(Req(Node("n1"), "create", "", "serviceaccounts", "default", "sa2",
+                              "token")));
+  CHECK_FALSE(a.Authorize(Req(Node("n1"), "get", "", "serviceaccounts", "default", "sa1")));
+  // Without a reference lookup nothing of the kind is readable.
+  NodeAuthorizer bare([](const std::string&, const std::string&) {
+    return std::optional<std::string>("n1");
+  });
+  CHECK_FALSE(bare.Authorize(Req(Node("n1"), "get", "", "secrets", "default", "s1")));
+}
+
+TEST_CASE("node authorizer: what a pod references", "[authz][unit]") {
+  auto pod = boost::json::parse(R"({
+    "metadata": {"name": "web", "namespace": "default"},
+    "spec": {
+      "nodeName": "n1",
+      "serviceAccountName": "builder",
+      "imagePullSecrets": [{"name": "pull"}],
+      "volumes": [
+        {"name": "a", "secret": {"secretName": "vol-secret"}},
+        {"name": "b", "configMap": {"name": "vol-cm"}},
+        {"name": "c", "persistentVolumeClaim": {"claimName": "data"}},
+        {"name": "d", "projected": {"sources": [{"secret": {"name": "proj-secret"}},
+                                                {"configMap": {"name": "proj-cm"}}]}},
+        {"name": "e", "csi": {"driver": "x", "nodePublishSecretRef": {"name": "csi-secret"}}},
+        {"name": "scratch", "ephemeral": {"volumeClaimTemplate": {"spec": {}}}}
+      ],
+      "initContainers": [{"name": "i", "envFrom": [{"secretRef": {"name": "init-env"}}]}],
+      "containers": [{"name": "c", "env": [
+        {"name": "X", "valueFrom": {"secretKeyRef": {"name": "env-secret", "key": "k"}}},
+        {"name": "Y", "valueFrom": {"configMapKeyRef": {"name": "env-cm", "key": "k"}}}],
+        "envFrom": [{"configMapRef": {"name": "envfrom-cm"}}]}]
+    }})").as_object();
+  for (const char* s : {"pull", "vol-secret", "proj-secret", "csi-secret", "init-env",
+                        "env-secret"}) {
+    CHECK(PodReferences(pod, "secrets", s));
+  }
+  for (const char* c : {"vol-cm", "proj-cm", "env-cm", "envfrom-cm"}) {
+    CHECK(PodReferences(pod, "configmaps", c));
+  }
+  CHECK(PodReferences(pod, "persistentvolumeclaims", "data"));
+  CHECK(PodReferences(pod, "persistentvolumeclaims", "web-scratch"));
+  CHECK(PodReferences(pod, "serviceaccounts", "builder"));
+  CHECK_FALSE(PodReferences(pod, "serviceaccounts", "default"));
+  CHECK_FALSE(PodReferences(pod, "secrets", "vol-cm"));
+  CHECK_FALSE(PodReferences(pod, "configmaps", "vol-secret"));
+  CHECK_FALSE(PodReferences(pod, "persistentvolumeclaims", "web-a"));
 }
 
 TEST_CASE("node authorizer: a node writes its own Node only", "[authz][unit]") {
