@@ -365,14 +365,16 @@ Status ValidateClaims(const json::object& claims, const ClaimExpectations& expec
       return Status::Unauthorized("malformed token: " + std::string(f) + " is not a number");
     }
   }
+  // The leeway is applied to `now`, never to the claims: claims go up to INT64_MAX/MIN, so
+  // arithmetic on them overflows (a fuzz finding).
   auto exp = NumericDate(claims, "exp");
-  if (exp && now > *exp + leeway) return Status::Unauthorized("service account token has expired");
+  if (exp && now - leeway > *exp) return Status::Unauthorized("service account token has expired");
   auto nbf = NumericDate(claims, "nbf");
-  if (nbf && now < *nbf - leeway) {
+  if (nbf && now + leeway < *nbf) {
     return Status::Unauthorized("service account token is not valid yet");
   }
   auto iat = NumericDate(claims, "iat");
-  if (iat && now < *iat - leeway) {
+  if (iat && now + leeway < *iat) {
     return Status::Unauthorized("service account token is issued in the future");
   }
   if (!expect.issuers.empty()) {

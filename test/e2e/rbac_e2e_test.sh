@@ -62,22 +62,26 @@ fi
 
 CA_DATA=$("$KUBECTL" --kubeconfig="$WORK/admin.kubeconfig" config view --raw \
   -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')
-# A kubeconfig per token user.
-for u in viewer editor nsuser nsadmin robot; do
-  cat > "$WORK/$u.kubeconfig" <<EOF
+# write_kubeconfig NAME USER_YAML: $WORK/NAME.kubeconfig with those credentials.
+write_kubeconfig() {
+  cat > "$WORK/$1.kubeconfig" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
 - name: mini8s
   cluster: {server: "https://127.0.0.1:$PORT", certificate-authority-data: "$CA_DATA"}
 users:
-- name: $u
-  user: {token: "$u-token"}
+- name: $1
+  user: $2
 contexts:
-- name: $u
-  context: {cluster: mini8s, user: $u}
-current-context: $u
+- name: $1
+  context: {cluster: mini8s, user: $1}
+current-context: $1
 EOF
+}
+# A kubeconfig per token user.
+for u in viewer editor nsuser nsadmin robot; do
+  write_kubeconfig "$u" "{token: \"$u-token\"}"
 done
 
 # as USER ARGS...: one bounded kubectl run; output in $OUT, exit code in $RC.
@@ -247,20 +251,7 @@ openssl x509 -req -in "$WORK/n1.csr" -CA "$TLS/client-ca.crt" -CAkey "$TLS/clien
   -CAcreateserial -days 1 -out "$WORK/n1.crt" \
   -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n') \
   2>/dev/null || fail "could not sign a node cert"
-cat > "$WORK/node1.kubeconfig" <<KUBECONFIG
-apiVersion: v1
-kind: Config
-clusters:
-- name: mini8s
-  cluster: {server: "https://127.0.0.1:$PORT", certificate-authority-data: "$CA_DATA"}
-users:
-- name: n1
-  user: {client-certificate: "$WORK/n1.crt", client-key: "$WORK/n1.key"}
-contexts:
-- name: n1
-  context: {cluster: mini8s, user: n1}
-current-context: n1
-KUBECONFIG
+write_kubeconfig node1 "{client-certificate: \"$WORK/n1.crt\", client-key: \"$WORK/n1.key\"}"
 expect admin 0 'created' create secret generic s-n1 --from-literal=k=v -n team
 expect admin 0 'created' create secret generic s-n2 --from-literal=k=v -n team
 expect admin 0 'created' create configmap cm-n1 --from-literal=k=v -n team

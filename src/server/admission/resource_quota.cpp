@@ -31,6 +31,9 @@ class ResourceQuotaAdmission final : public AdmissionPlugin {
     if (a.ns.empty() || !a.subresource.empty() || a.object == nullptr) return Status::OK();
     quota::GroupResource gr{a.kind.group, a.kind.plural};
     if (gr.group.empty() && gr.resource == "resourcequotas") return Status::OK();
+    // Most namespaces have no quota: answer before computing usage (every create, events
+    // included, comes here) and without serializing their creates.
+    if (objects_->List("", "resourcequotas", a.ns).empty()) return Status::OK();
     ResourceList delta;
     if (a.operation == "CREATE") {
       delta = quota::Usage(gr, *a.object, Now());
@@ -48,8 +51,6 @@ class ResourceQuotaAdmission final : public AdmissionPlugin {
     bool is_pod_create = gr.group.empty() && gr.resource == "pods" && a.operation == "CREATE";
     if (delta.empty() && !is_pod_create) return Status::OK();
 
-    // Most namespaces have no quota: no need to serialize their creates.
-    if (objects_->List("", "resourcequotas", a.ns).empty()) return Status::OK();
     std::lock_guard<std::mutex> ns_lock(NamespaceMutex(std::string(a.ns)));
     std::vector<std::pair<std::string, ResourceList>> charged;
     std::set<std::string> done;
