@@ -136,18 +136,6 @@ class ApiNodePasswords final : public server::NodePasswordStore {
   server::ApiServer& api_;
 };
 
-// Every stored object under `prefix` (admission plug-ins that read other kinds).
-std::vector<boost::json::object> StoredObjects(const store::Store& store, const std::string& prefix) {
-  std::vector<boost::json::object> out;
-  auto list = store.List(prefix);
-  if (!list.ok()) return out;
-  for (const auto& kv : list->items) {
-    auto v = ParseJson(*kv.value);
-    if (v.ok() && v->is_object()) out.push_back(std::move(v->as_object()));
-  }
-  return out;
-}
-
 int Fail(const std::string& what, const Status& s) {
   std::fprintf(stderr, "mini8s server: %s: %s\n", what.c_str(), s.message().c_str());
   return 1;
@@ -331,12 +319,15 @@ int RunServer(const Args& args) {
       : f.bind_address != "0.0.0.0" && f.bind_address != "::" ? f.bind_address
       : !server::HostIPv4Addresses().empty() ? server::HostIPv4Addresses().front()
                                              : std::string("127.0.0.1");  // no network at all
+  // Stored objects for admission plug-ins that read other kinds (one lister for all of them).
+  auto admission_objects = server::NewStoreAdmissionObjects(**store);
   // With a StorageClass lister it also provides DefaultStorageClass.
-  auto service_plugins = controllers::NewServiceAdmissionPlugins(cluster, [st = store->get()] {
-    return StoredObjects(*st, "/registry/storage.k8s.io/storageclasses/");
+  auto service_plugins = controllers::NewServiceAdmissionPlugins(cluster, [admission_objects] {
+    return admission_objects->List("storage.k8s.io", "storageclasses", "");
   });
   if (!service_plugins.ok()) return Fail("service allocation", service_plugins.error());
-  for (const std::string& w : service_plugins->allocation->Seed(StoredObjects(**store, "/registry/core/services/"))) {
+  for (const std::string& w :
+       service_plugins->allocation->Seed(admission_objects->List("", "services", ""))) {
     MINI8S_LOG(WARNING) << "service allocation: " << w;
   }
 
@@ -372,7 +363,6 @@ int RunServer(const Args& args) {
   // Issue #6's order (upstream's): NamespaceLifecycle, LimitRanger, ServiceAccount,
   // NodeRestriction, PodSecurity, ResourceQuota, DefaultStorageClass, Priority; then the
   // service allocators.
-  auto admission_objects = server::NewStoreAdmissionObjects(**store);
   ao.admission.push_back(server::NewNamespaceLifecycle());
   ao.admission.push_back(server::NewLimitRanger(admission_objects));
   ao.admission.push_back(server::NewServiceAccountDefaults(server::StoreObjectGetter(**store)));
