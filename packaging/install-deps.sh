@@ -9,6 +9,7 @@ BUILD_PKGS=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev sqlite3 libyaml-cpp-dev libssl-dev libnl-3-dev libnl-route-3-dev
   libarchive-dev libseccomp-dev catch2
+  libzstd-dev liblz4-dev libacl1-dev  # libarchive's dependencies, linked statically (runtime.md)
 )
 # What the tests drive: real clients, a real registry, the runc anchor, network tools.
 TEST_PKGS=(

@@ -449,6 +449,9 @@ int RunServer(const Args& args) {
   tls.key_pem = creds->serving_key_pem;
   tls.client_ca_pem = creds->client_ca_pem;
   so.tls = tls;
+  // Connections on their own threads, one io_context each: single-object GETs are answered on
+  // the connection's thread (ApiServer::Handle), so a request costs no cross-thread wake-up.
+  so.io_threads = std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
   auto http_server = http::Server::Create(io.get_executor(), so, handler);
   if (!http_server.ok()) return Fail("listen", http_server.error());
   uint16_t port = (*http_server)->port();

@@ -44,6 +44,20 @@ std::vector<std::string> IndexByNodeName(const json::object& obj) {
   return {std::string(node)};
 }
 
+std::vector<std::string> IndexOrphansByNamespace(const json::object& obj) {
+  const json::object* meta = api::GetObject(obj, "metadata");
+  if (meta != nullptr) {
+    if (const json::value* refs = meta->if_contains("ownerReferences");
+        refs != nullptr && refs->is_array()) {
+      for (const auto& r : refs->get_array()) {
+        const json::value* c = r.is_object() ? r.get_object().if_contains("controller") : nullptr;
+        if (c != nullptr && c->is_bool() && c->get_bool()) return {};
+      }
+    }
+  }
+  return {std::string(api::Namespace(obj))};
+}
+
 // ---- Indexer ----
 
 void Indexer::AddIndex(std::string name, IndexFunc func) {
@@ -51,7 +65,7 @@ void Indexer::AddIndex(std::string name, IndexFunc func) {
   idx.func = std::move(func);
   idx.values.clear();
   for (const auto& [key, obj] : items_) {
-    for (auto& v : idx.func(*obj)) idx.values[v].insert(key);
+    for (auto& v : idx.func(*obj)) idx.values[v].insert_or_assign(key, obj);
   }
 }
 
@@ -66,9 +80,9 @@ void Indexer::Unindex(const std::string& key, const json::object& obj) {
   }
 }
 
-void Indexer::IndexOne(const std::string& key, const json::object& obj) {
+void Indexer::IndexOne(const std::string& key, const ObjectPtr& obj) {
   for (auto& [name, idx] : indexes_) {
-    for (auto& v : idx.func(obj)) idx.values[v].insert(key);
+    for (auto& v : idx.func(*obj)) idx.values[v].insert_or_assign(key, obj);
   }
 }
 
@@ -80,7 +94,7 @@ void Indexer::Upsert(const std::string& key, ObjectPtr obj) {
   } else {
     items_.emplace(key, obj);
   }
-  IndexOne(key, *obj);
+  IndexOne(key, obj);
 }
 
 ObjectPtr Indexer::Remove(const std::string& key) {
@@ -123,14 +137,20 @@ std::vector<std::string> Indexer::IndexKeys(std::string_view index, std::string_
   if (idx == indexes_.end()) return {};
   auto it = idx->second.values.find(value);
   if (it == idx->second.values.end()) return {};
-  return {it->second.begin(), it->second.end()};
+  std::vector<std::string> out;
+  out.reserve(it->second.size());
+  for (const auto& [key, obj] : it->second) out.push_back(key);
+  return out;
 }
 
 std::vector<ObjectPtr> Indexer::ByIndex(std::string_view index, std::string_view value) const {
+  auto idx = indexes_.find(index);
+  if (idx == indexes_.end()) return {};
+  auto it = idx->second.values.find(value);
+  if (it == idx->second.values.end()) return {};
   std::vector<ObjectPtr> out;
-  for (const auto& key : IndexKeys(index, value)) {
-    if (auto obj = Get(std::string_view(key))) out.push_back(std::move(obj));
-  }
+  out.reserve(it->second.size());
+  for (const auto& [key, obj] : it->second) out.push_back(obj);
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <deque>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -82,9 +83,24 @@ client::Informer& SharedInformers::For(const client::Resource& resource) {
   auto inf = std::make_unique<client::Informer>(client_, resource, defaults_);
   inf->AddIndex(std::string(client::kNamespaceIndex), client::IndexByNamespace);
   inf->AddIndex(std::string(client::kOwnerIndex), client::IndexByOwnerUid);
+  inf->AddIndex(std::string(client::kOrphanIndex), client::IndexOrphansByNamespace);
   if (resource.group.empty() && resource.resource == "pods") {
     inf->AddIndex(std::string(client::kNodeIndex), client::IndexByNodeName);
   }
+  auto& entry = informers_[key];
+  entry.informer = std::move(inf);
+  return *entry.informer;
+}
+
+client::Informer& SharedInformers::ForFieldSelector(const client::Resource& resource,
+                                                    std::string_view field_selector) {
+  std::string key = ResourceKey(resource) + "?fieldSelector=" + std::string(field_selector);
+  auto it = informers_.find(key);
+  if (it != informers_.end()) return *it->second.informer;
+  client::InformerOptions opts = defaults_;
+  opts.field_selector = std::string(field_selector);
+  auto inf = std::make_unique<client::Informer>(client_, resource, opts);
+  inf->AddIndex(std::string(client::kNamespaceIndex), client::IndexByNamespace);
   auto& entry = informers_[key];
   entry.informer = std::move(inf);
   return *entry.informer;
@@ -127,6 +143,17 @@ struct EventRecorder::Impl {
     std::chrono::steady_clock::time_point last;
   };
   std::map<std::string, Seen> seen;
+  // Writes wait here and are sent by at most kMaxWriters coroutines, in order: client-go's
+  // broadcaster sends one event at a time from a bounded channel. Unbounded fire-and-forget
+  // writes opened a connection per concurrent event on the agent (a TLS handshake each) and let a
+  // count bump overtake the create it bumps.
+  struct Pending {
+    std::string seen_key;
+    json::object event;
+    bool bump = false;
+  };
+  std::deque<Pending> queue;
+  int writers = 0;
   bool stopped = false;
 };
 
@@ -144,6 +171,11 @@ EventRecorder::EventRecorder(client::Client& client, asio::any_io_executor execu
 EventRecorder::~EventRecorder() { impl_->stopped = true; }
 
 namespace {
+
+// Events waiting beyond this are dropped (client-go's broadcaster drops beyond 1,000 queued;
+// a ReplicaSet scaled to 3,000 records 3,000 at once here).
+constexpr std::size_t kMaxQueuedEvents = 10000;
+constexpr int kMaxWriters = 4;
 
 asio::awaitable<void> WriteEvent(std::shared_ptr<EventRecorder::Impl> impl, std::string seen_key,
                                  json::object event, bool bump) {
@@ -168,6 +200,15 @@ asio::awaitable<void> WriteEvent(std::shared_ptr<EventRecorder::Impl> impl, std:
     MINI8S_VLOG(2) << "event not recorded: " << created.error().ToString();
     impl->seen.erase(seen_key);
   }
+}
+
+asio::awaitable<void> DrainEvents(std::shared_ptr<EventRecorder::Impl> impl) {
+  while (!impl->queue.empty() && !impl->stopped) {
+    EventRecorder::Impl::Pending next = std::move(impl->queue.front());
+    impl->queue.pop_front();
+    co_await WriteEvent(impl, std::move(next.seen_key), std::move(next.event), next.bump);
+  }
+  impl->writers--;
 }
 
 }  // namespace
@@ -228,8 +269,18 @@ void EventRecorder::Event(const json::object& object, std::string_view type,
         {"reportingInstance", impl_->host},
     };
   }
-  asio::co_spawn(impl_->executor, WriteEvent(impl_, seen_key, std::move(ev), bump),
-                 [](std::exception_ptr e) { LogFailure("event recorder", e); });
+  if (impl_->queue.size() >= kMaxQueuedEvents) {
+    MINI8S_VLOG(2) << "event dropped, " << impl_->queue.size() << " waiting: " << reason;
+  } else {
+    impl_->queue.push_back(Impl::Pending{seen_key, std::move(ev), bump});
+    if (impl_->writers < kMaxWriters) {
+      impl_->writers++;
+      asio::co_spawn(impl_->executor, DrainEvents(impl_), [impl = impl_](std::exception_ptr e) {
+        if (e) impl->writers--;  // a throw skipped DrainEvents' own decrement
+        LogFailure("event recorder", e);
+      });
+    }
+  }
   // Keep the correlation map bounded.
   if (impl_->seen.size() > 4096) {
     for (auto s = impl_->seen.begin(); s != impl_->seen.end();) {

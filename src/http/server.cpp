@@ -5,6 +5,7 @@
 #include <csignal>
 #include <deque>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -12,6 +13,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -255,6 +258,17 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   bool shutting_down = false;                                            // GUARDED_BY(mu)
   std::vector<std::function<void()>> done_callbacks;                     // GUARDED_BY(mu)
   std::atomic<bool> stopping{false};
+
+  // With options.io_threads: one io_context per connection thread. The threads belong to the
+  // Server (joined in its destructor), never to Impl, which a session may release last.
+  std::vector<std::unique_ptr<net::io_context>> io_contexts;
+  std::atomic<std::size_t> next_io{0};
+
+  net::any_io_executor SessionExecutor() {
+    if (io_contexts.empty()) return executor;
+    std::size_t i = next_io.fetch_add(1, std::memory_order_relaxed) % io_contexts.size();
+    return io_contexts[i]->get_executor();
+  }
 };
 
 namespace {
@@ -707,7 +721,7 @@ void Server::Impl::StartSession(tcp::socket socket) {
 net::awaitable<void> Server::Impl::AcceptLoop() {
   auto self = shared_from_this();
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(executor), kToken);
+    auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(SessionExecutor()), kToken);
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
       // EMFILE and friends: back off briefly instead of spinning.
@@ -771,7 +785,19 @@ void Server::Impl::BeginShutdown(std::chrono::milliseconds grace, std::function<
   for (auto& s : live) s->RequestShutdown();
 }
 
-Server::Server(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+struct Server::Threads {
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+};
+
+Server::Server(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {
+  if (impl_->io_contexts.empty()) return;
+  threads_ = std::make_unique<Threads>();
+  for (auto& io : impl_->io_contexts) {
+    threads_->guards.push_back(net::make_work_guard(*io));
+    threads_->threads.emplace_back([ctx = io.get()] { ctx->run(); });
+  }
+}
 
 Server::~Server() {
   net::post(impl_->strand, [impl = impl_] {
@@ -781,12 +807,29 @@ Server::~Server() {
     impl->grace_timer.cancel();
   });
   impl_->ForceCloseAll();
+  if (threads_) {
+    // Closed connections finish on their threads; then each io_context runs out of work. A
+    // connection stuck on something else must not hang the process's exit: after 2 s the
+    // io_contexts are stopped (their pending handlers are destroyed with them).
+    threads_->guards.clear();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (auto& io : impl_->io_contexts) {
+      while (!io->stopped() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      io->stop();
+    }
+    for (auto& t : threads_->threads) t.join();
+  }
 }
 
 Result<std::unique_ptr<Server>> Server::Create(net::any_io_executor executor, ServerOptions options,
                                                Handler handler) {
   if (!handler) return Status::Invalid("HTTP server needs a handler");
   auto impl = std::make_shared<Impl>(executor, std::move(options), std::move(handler));
+  for (unsigned i = 0; i < impl->options.io_threads; ++i) {
+    impl->io_contexts.push_back(std::make_unique<net::io_context>(1));
+  }
   if (impl->options.tls) {
     MINI8S_ASSIGN_OR_RETURN(impl->tls, detail::MakeServerTlsContext(*impl->options.tls));
   }

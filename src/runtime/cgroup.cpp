@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "runtime/fs_util.h"
@@ -495,10 +496,10 @@ Result<std::unique_ptr<CgroupManager>> CgroupManager::V1(
       new CgroupV1Manager(std::move(hierarchies), std::move(unified_mount), mode));
 }
 
-Result<std::unique_ptr<CgroupManager>> CgroupManager::ForHost() {
-  MINI8S_ASSIGN_OR_RETURN(CgroupMode mode, HostCgroupMode());
-  if (mode == CgroupMode::kUnified) return V2("/sys/fs/cgroup");
-  // Find the v1 hierarchies of the controllers we manage in our mount table.
+namespace {
+
+// The v1 hierarchies of the controllers we manage, from our mount table.
+Result<std::map<std::string, std::string>> V1HierarchiesFromMountinfo() {
   MINI8S_ASSIGN_OR_RETURN(std::string mi, ReadFile("/proc/self/mountinfo"));
   std::map<std::string, std::string> hierarchies;
   for (std::string_view line : Fields(mi, "\n")) {
@@ -513,6 +514,84 @@ Result<std::unique_ptr<CgroupManager>> CgroupManager::ForHost() {
         if (o == c && !hierarchies.count(c)) hierarchies[c] = std::string(head[4]);
       }
     }
+  }
+  return hierarchies;
+}
+
+// The cache of V1HierarchiesFromMountinfo(): "mnt:[<mount namespace inode>]" on the first line,
+// then "<controller> <device of the mount> <mount point>" lines. A v1 hierarchy's controllers are
+// fixed for the life of its superblock (the kernel refuses to rebind a hierarchy that has child
+// cgroups, and mounting the same controllers again reuses the superblock), so an entry is still
+// right if, in the same mount namespace, its mount point still has the same device. Anything
+// else, or a controller missing from the map, means parsing the mount table again.
+std::string MountNamespace() {
+  char buf[64];
+  ssize_t n = ::readlink("/proc/self/ns/mnt", buf, sizeof buf);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+std::optional<std::map<std::string, std::string>> LoadHierarchyCache(const std::string& file,
+                                                                    const std::string& mntns) {
+  auto text = ReadFile(file);
+  if (!text) return std::nullopt;
+  std::vector<std::string_view> lines = Fields(*text, "\n");
+  if (lines.empty() || lines[0] != mntns) return std::nullopt;
+  std::map<std::string, std::string> out;
+  std::map<std::string, dev_t> checked;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string_view> f = Fields(lines[i], " ");
+    if (f.size() != 3) return std::nullopt;
+    auto dev = ParseU64(f[1]);
+    if (!dev) return std::nullopt;
+    std::string mount(f[2]);
+    auto it = checked.find(mount);
+    if (it == checked.end()) {
+      struct stat st {};
+      if (::stat(mount.c_str(), &st) != 0) return std::nullopt;
+      it = checked.emplace(mount, st.st_dev).first;
+    }
+    if (it->second != static_cast<dev_t>(*dev)) return std::nullopt;
+    out[std::string(f[0])] = mount;
+  }
+  for (const char* c : kV1Controllers) {
+    if (!out.count(c)) return std::nullopt;
+  }
+  return out;
+}
+
+void StoreHierarchyCache(const std::string& file, const std::string& mntns,
+                         const std::map<std::string, std::string>& hierarchies) {
+  std::string text = mntns + "\n";
+  for (const auto& [name, mount] : hierarchies) {
+    struct stat st {};
+    if (::stat(mount.c_str(), &st) != 0) return;
+    text += name + " " + std::to_string(st.st_dev) + " " + mount + "\n";
+  }
+  // A name of our own: concurrent creates may store at the same time.
+  std::string tmp = file + "." + std::to_string(::getpid());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd) return;
+  bool ok = ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  fd.Reset();
+  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) ::unlink(tmp.c_str());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CgroupManager>> CgroupManager::ForHost() { return ForHost(""); }
+
+Result<std::unique_ptr<CgroupManager>> CgroupManager::ForHost(const std::string& cache_file) {
+  MINI8S_ASSIGN_OR_RETURN(CgroupMode mode, HostCgroupMode());
+  if (mode == CgroupMode::kUnified) return V2("/sys/fs/cgroup");
+  std::map<std::string, std::string> hierarchies;
+  std::string mntns = cache_file.empty() ? "" : MountNamespace();
+  if (auto cached = mntns.empty() ? std::nullopt : LoadHierarchyCache(cache_file, mntns)) {
+    hierarchies = std::move(*cached);
+  } else {
+    MINI8S_ASSIGN_OR_RETURN(hierarchies, V1HierarchiesFromMountinfo());
+    bool complete = true;
+    for (const char* c : kV1Controllers) complete = complete && hierarchies.count(c) != 0;
+    if (!mntns.empty() && complete) StoreHierarchyCache(cache_file, mntns, hierarchies);
   }
   // A co-mounted "cpu,cpuacct" hierarchy appears under both names; writing its cgroup.procs
   // twice is harmless and keeps lookups by controller name simple.

@@ -361,7 +361,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Create(RuntimeOptions options) {
 
 Result<CgroupManager*> Runtime::Cgroups() {
   if (!options_.cgroups) {
-    MINI8S_ASSIGN_OR_RETURN(options_.cgroups, CgroupManager::ForHost());
+    MINI8S_ASSIGN_OR_RETURN(options_.cgroups,
+                            CgroupManager::ForHost(options_.state_root + "/.cgroup-v1"));
   }
   return options_.cgroups.get();
 }

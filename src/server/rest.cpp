@@ -607,8 +607,26 @@ Reply ApiServer::Impl::List(const http::HttpRequest& req, const RequestInfo& inf
     }
     list_rev = r->revision;
     lo.revision = r->revision;
+    if (!table) {
+      // One allocation of about the final size: growing by doubling had the old and the new
+      // buffer alive at once (a 29 MiB peak for a 15 MiB list of 3,000 pods).
+      std::size_t bytes = items_json.size();
+      for (const store::KeyValue& kv : r->items) bytes += kv.value->size() + 32;
+      items_json.reserve(bytes + 256);
+    }
+    const bool filtered = !ls.Empty() || !fs.Empty();
     for (const store::KeyValue& kv : r->items) {
       last_key = kv.key;
+      if (!table && !filtered) {
+        // Nothing to match: the stored bytes plus the resourceVersion, as a GET sends them
+        // (stored_json.h), without a parse and a serialization per item.
+        if (auto body = WithResourceVersion(*kv.value, kv.mod_revision)) {
+          ++matched;
+          if (!items_json.empty()) items_json += ',';
+          items_json += *body;
+          continue;
+        }
+      }
       auto obj = Decode(kv);
       if (!obj.ok()) continue;
       if (!ls.Empty() && !ls.Matches(api::Labels(*obj))) continue;

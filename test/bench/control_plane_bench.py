@@ -28,6 +28,13 @@ import time
 import urllib.request
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds (load-independent figure of the work done)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -165,6 +172,8 @@ def main():
         print(f"{nodes} simulated nodes Ready; server RSS {rss_mib(server.pid):.1f} MiB")
         time.sleep(1)
         hist0, binds0 = scrape(api)
+        cpu0 = (cpu_seconds(server.pid), cpu_seconds(agent.pid))
+        load0 = os.getloadavg()[0]
 
         t0 = time.monotonic()
         for i in range(n_deploy):
@@ -187,11 +196,16 @@ def main():
                 all_ready = now
                 break
             time.sleep(0.2)
+        # RSS when the pods are all Running, before this script's own LISTs of every pod and
+        # event below (their response buffers would be counted otherwise).
+        rss_end = (rss_mib(server.pid), rss_mib(agent.pid))
         hist1, binds1 = scrape(api)
+        cpu1 = (cpu_seconds(server.pid), cpu_seconds(agent.pid))
         p99, n_mut = quantile(0.99, hist0, hist1)
         p50, _ = quantile(0.50, hist0, hist1)
         running = len(api.call(
             "GET", "/api/v1/pods?fieldSelector=status.phase%3DRunning")["items"])
+        events = len(api.call("GET", "/api/v1/namespaces/default/events")["items"])
 
         print(f"created {n_deploy} Deployments x {replicas} replicas in {t_created:.2f} s")
         if all_ready is None:
@@ -206,8 +220,12 @@ def main():
                   "sampled every 0.2 s)")
         print(f"mutating API requests during the run: {n_mut}, p50 {p50 * 1000:.1f} ms, "
               f"p99 {p99 * 1000:.1f} ms (goal <= 100 ms)")
-        print(f"RSS at the end: server {rss_mib(server.pid):.1f} MiB (goal <= 150 MiB), "
-              f"agent ({nodes} hollow nodes) {rss_mib(agent.pid):.1f} MiB")
+        print(f"RSS at the end: server {rss_end[0]:.1f} MiB (goal <= 150 MiB), "
+              f"agent ({nodes} hollow nodes) {rss_end[1]:.1f} MiB; after listing every pod "
+              f"and event: server {rss_mib(server.pid):.1f} MiB")
+        print(f"CPU during the run: server {cpu1[0] - cpu0[0]:.1f} s, agent "
+              f"{cpu1[1] - cpu0[1]:.1f} s; {events} Events in default; load average at start "
+              f"{load0:.2f}")
         return 0
     finally:
         for p in reversed(procs):

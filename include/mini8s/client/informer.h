@@ -38,6 +38,10 @@ using IndexFunc = std::function<std::vector<std::string>(const boost::json::obje
 inline constexpr std::string_view kNamespaceIndex = "namespace";
 inline constexpr std::string_view kOwnerIndex = "owner";
 inline constexpr std::string_view kNodeIndex = "node";
+// Objects without a controller ownerReference, by namespace: the orphans a controller may adopt,
+// so that a sync looks at its own objects (kOwnerIndex) plus these instead of every object in
+// the namespace.
+inline constexpr std::string_view kOrphanIndex = "orphan";
 
 // metadata.namespace (client-go MetaNamespaceIndexFunc).
 std::vector<std::string> IndexByNamespace(const boost::json::object& obj);
@@ -45,6 +49,8 @@ std::vector<std::string> IndexByNamespace(const boost::json::object& obj);
 std::vector<std::string> IndexByOwnerUid(const boost::json::object& obj);
 // spec.nodeName when set (pods bound to a node).
 std::vector<std::string> IndexByNodeName(const boost::json::object& obj);
+// metadata.namespace when no ownerReference has controller=true.
+std::vector<std::string> IndexOrphansByNamespace(const boost::json::object& obj);
 
 // A keyed cache of immutable objects with secondary indexes (client-go threadSafeStore without
 // the lock: it is confined to its owner's executor).
@@ -68,10 +74,11 @@ class Indexer {
  private:
   struct Index {
     IndexFunc func;
-    std::map<std::string, std::set<std::string>, std::less<>> values;  // value -> keys
+    // value -> (key -> object): ByIndex needs no second lookup by key.
+    std::map<std::string, std::map<std::string, ObjectPtr, std::less<>>, std::less<>> values;
   };
   void Unindex(const std::string& key, const boost::json::object& obj);
-  void IndexOne(const std::string& key, const boost::json::object& obj);
+  void IndexOne(const std::string& key, const ObjectPtr& obj);
 
   std::map<std::string, ObjectPtr, std::less<>> items_;
   std::map<std::string, Index, std::less<>> indexes_;

@@ -67,6 +67,11 @@ class SharedInformers {
 
   // The informer for `resource`, created on first use. Stable address until destruction.
   client::Informer& For(const client::Resource& resource);
+  // An informer over only the objects `field_selector` selects (e.g. "metadata.name=x"), shared
+  // by everyone asking for the same resource and selector: a controller that needs one object
+  // per namespace then neither caches nor decodes every other object of the resource.
+  client::Informer& ForFieldSelector(const client::Resource& resource,
+                                     std::string_view field_selector);
   // Co_spawns Run for every informer not yet started (call after all controllers registered;
   // informers asked for later are started by calling Start again).
   void Start();

@@ -61,6 +61,13 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30'000};
 
   std::string server_header = "mini8s";
+
+  // Connection threads. 0: connections run on the executor given to Create. N > 0: the server
+  // runs N threads, each polling its own io_context, and spreads connections over them; a
+  // connection's reads, writes and the handler calls made on its strand then stay on one thread,
+  // with no wake-up of another thread per request (a shared io_context hands each completion
+  // from the thread that polled it to the one that runs it).
+  unsigned io_threads = 0;
 };
 
 // A chunked streaming response (Transfer-Encoding: chunked). Each Write becomes one chunk.
@@ -169,6 +176,8 @@ class Server {
  private:
   explicit Server(std::shared_ptr<Impl> impl);
   std::shared_ptr<Impl> impl_;
+  struct Threads;
+  std::unique_ptr<Threads> threads_;  // connection threads (ServerOptions::io_threads)
 };
 
 }  // namespace mini8s::http

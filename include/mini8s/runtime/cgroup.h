@@ -82,6 +82,10 @@ class CgroupManager {
 
   // The backend for this host, built from /proc/self/mountinfo.
   static Result<std::unique_ptr<CgroupManager>> ForHost();
+  // The same, with the v1 hierarchy map kept in `cache_file` (each `mini8s runtime` call would
+  // otherwise read the mount table): reused while the mount namespace and each hierarchy's
+  // mount (its device) are unchanged, rebuilt otherwise. "" means no cache.
+  static Result<std::unique_ptr<CgroupManager>> ForHost(const std::string& cache_file);
   // A v2 backend over a cgroup2 mount at `mount_point` (tests mount their own).
   static Result<std::unique_ptr<CgroupManager>> V2(const std::string& mount_point);
   // A v1 backend over `controller -> mount point` ("memory" -> /sys/fs/cgroup/memory), plus the

@@ -83,7 +83,10 @@ Status StartServiceAccountController(ControllerContext& ctx) {
 RootCaPublisher::RootCaPublisher(ControllerContext& ctx)
     : ctx_(ctx),
       namespaces_(ctx.informers.For(resources::Namespaces())),
-      config_maps_(ctx.informers.For(resources::ConfigMaps())),
+      // Only the configmaps it publishes: every other configmap write would otherwise be sent
+      // to, decoded and cached by the control plane for nothing.
+      config_maps_(ctx.informers.ForFieldSelector(
+          resources::ConfigMaps(), "metadata.name=" + std::string(kRootCaConfigMapName))),
       queue_(ctx.NewQueue()) {
   WorkQueue* q = &queue_;
   client::EventHandlers ns_handlers;

@@ -1184,13 +1184,16 @@ asio::awaitable<Result<Requeue>> DeploymentController::Reconcile(std::string key
   for (const auto& rs : owned) sync.rs_list.push_back(std::make_shared<json::object>(*rs));
 
   // getPodMapForDeployment: pods by the uid of their (owned) ReplicaSet.
-  for (const auto& rs : sync.rs_list) sync.pod_map[std::string(api::Uid(*rs))];
-  for (const auto& p : pod_informer_.indexer().ByIndex(client::kNamespaceIndex, ns)) {
-    if (!selector->Matches(api::Labels(*p))) continue;
-    auto ref = api::ControllerOf(*p);
-    if (!ref) continue;
-    auto it = sync.pod_map.find(ref->uid);
-    if (it != sync.pod_map.end()) it->second.push_back(p);
+  // Read through the owner index: the pods each owned ReplicaSet controls, not every pod in
+  // the namespace.
+  for (const auto& rs : sync.rs_list) {
+    std::string rs_uid(api::Uid(*rs));
+    auto& pods = sync.pod_map[rs_uid];
+    for (const auto& p : pod_informer_.indexer().ByIndex(client::kOwnerIndex, rs_uid)) {
+      if (api::Namespace(*p) != ns || !selector->Matches(api::Labels(*p))) continue;
+      auto ref = api::ControllerOf(*p);
+      if (ref && ref->uid == rs_uid) pods.push_back(p);
+    }
   }
 
   if (api::IsBeingDeleted(d)) {

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -433,9 +434,27 @@ asio::awaitable<Result<Requeue>> ReplicaSetController::Reconcile(std::string key
     co_return Requeue{};
   }
   std::string ns(api::Namespace(*rs));
+  // The pods a claim can keep or adopt: those naming this ReplicaSet as an owner plus the
+  // namespace's orphans. Pods controlled by anyone else are never claimed, and skipping them
+  // keeps a sync from walking every pod in the namespace (3,000 pods x every status update).
   std::vector<client::ObjectPtr> active;
-  for (const auto& p : pod_informer_.indexer().ByIndex(client::kNamespaceIndex, ns)) {
-    if (apps::IsPodActive(*p)) active.push_back(p);
+  {
+    const client::Indexer& pods = pod_informer_.indexer();
+    std::vector<client::ObjectPtr> owned = pods.ByIndex(client::kOwnerIndex, api::Uid(*rs));
+    std::vector<client::ObjectPtr> orphans = pods.ByIndex(client::kOrphanIndex, ns);
+    // Both lists are in key order; a pod can be in both (a non-controller reference to this
+    // ReplicaSet and no controller): merge them once each, keeping the key order.
+    std::vector<client::ObjectPtr> merged;
+    merged.reserve(owned.size() + orphans.size());
+    std::merge(owned.begin(), owned.end(), orphans.begin(), orphans.end(),
+               std::back_inserter(merged), [](const client::ObjectPtr& a, const client::ObjectPtr& b) {
+                 return std::pair(api::Namespace(*a), api::Name(*a)) <
+                        std::pair(api::Namespace(*b), api::Name(*b));
+               });
+    merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+    for (auto& p : merged) {
+      if (api::Namespace(*p) == ns && apps::IsPodActive(*p)) active.push_back(std::move(p));
+    }
   }
   apps::ClaimSpec claim;
   claim.resource = resources::Pods();

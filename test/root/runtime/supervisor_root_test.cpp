@@ -433,11 +433,21 @@ TEST_CASE("Supervisor: survives the process that launched it and serves a new cl
   CHECK(stats->memory_working_set > 0);
   CHECK(stats->memory_working_set <= stats->memory_usage);
 
-  // Idle RSS of the supervisor, for the record (DESIGN goal: 2 MiB).
-  std::string proc_status = testing::ReadFileOrEmpty("/proc/" + std::to_string(sup) + "/status");
-  auto at = proc_status.find("VmRSS:");
-  std::printf("supervisor idle %s\n",
-              proc_status.substr(at, proc_status.find('\n', at) - at).c_str());
+  // Idle RSS of the supervisor (DESIGN goal: 2 MiB). Once a second passes without an event it
+  // drops the clean file pages it mapped while working (docs/design/runtime.md, "Memory"); the
+  // bound only covers how late a loaded machine may run that.
+  auto vm_rss_kb = [&] {
+    std::string text = testing::ReadFileOrEmpty("/proc/" + std::to_string(sup) + "/status");
+    auto at = text.find("VmRSS:");
+    return at == std::string::npos ? -1L : std::atol(text.c_str() + at + 6);
+  };
+  long busy_kb = vm_rss_kb();
+  bool small = WaitFor([&] { return vm_rss_kb() <= 2048; }, 20000);
+  long idle_kb = vm_rss_kb();
+  std::printf("supervisor VmRSS: %ld kB after requests, %ld kB idle\n", busy_kb, idle_kb);
+  CHECK(small);
+  CHECK(idle_kb > 0);
+  CHECK(idle_kb <= 2048);
 
   auto dirs = HostDirs(PodCgroupPath(opts.cgroup_parent, opts.pod_uid));
   auto mounts_before = testing::MountsMentioning(root.path());

@@ -189,6 +189,43 @@ TEST_CASE("Informer: indexes by namespace, owner uid and node name", "[client][u
   CHECK(ix.IndexKeys(kNodeIndex, "n1").empty());
   CHECK(ix.IndexKeys(kNodeIndex, "n2") == std::vector<std::string>{"ns1/a", "ns1/b"});
   CHECK(ix.IndexKeys(kNamespaceIndex, "ns2") == std::vector<std::string>{"ns2/d"});
+  // ByIndex hands out the object as it is now, not as it was indexed first.
+  auto by_node = ix.ByIndex(kNodeIndex, "n2");
+  REQUIRE(by_node.size() == 2);
+  CHECK(api::Name(*by_node[0]) == "a");
+  CHECK(by_node[0] == ix.Get("ns1/a"));
+  f.Finish(inf);
+}
+
+TEST_CASE("Informer: the orphan index files objects without a controller by namespace",
+          "[client][unit]") {
+  Fixture f;
+  f.Create(Pod("ns1", "owned", "", "uid-rs1"));
+  f.Create(Pod("ns1", "free"));
+  json::object weak = Pod("ns1", "weak");
+  // An owner that is not the controller leaves the pod adoptable.
+  api::MutableMetadata(weak)["ownerReferences"] = json::array{
+      json::object{{"apiVersion", "v1"}, {"kind", "Node"}, {"name", "n1"}, {"uid", "uid-n1"}}};
+  f.Create(weak);
+  f.Create(Pod("ns2", "other"));
+  Informer inf(f.client, kPods);
+  inf.AddIndex(std::string(kOrphanIndex), IndexOrphansByNamespace);
+  f.Start(inf);
+  const Indexer& ix = inf.indexer();
+  CHECK(ix.IndexKeys(kOrphanIndex, "ns1") == std::vector<std::string>{"ns1/free", "ns1/weak"});
+  CHECK(ix.IndexKeys(kOrphanIndex, "ns2") == std::vector<std::string>{"ns2/other"});
+
+  // Adoption takes a pod out of the index; release puts it back.
+  auto free_pod = *RunCo(f.io2, f.client.Get(kPods, "ns1", "free"));
+  api::MutableMetadata(free_pod)["ownerReferences"] = json::array{json::object{
+      {"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", "rs"}, {"uid", "uid-rs1"},
+      {"controller", true}}};
+  REQUIRE(RunCo(f.io2, f.client.Update(kPods, free_pod)).has_value());
+  auto owned = *RunCo(f.io2, f.client.Get(kPods, "ns1", "owned"));
+  api::MutableMetadata(owned).erase("ownerReferences");
+  REQUIRE(RunCo(f.io2, f.client.Update(kPods, owned)).has_value());
+  Poll(f.io);
+  CHECK(ix.IndexKeys(kOrphanIndex, "ns1") == std::vector<std::string>{"ns1/owned", "ns1/weak"});
   f.Finish(inf);
 }
 

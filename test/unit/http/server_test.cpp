@@ -7,6 +7,7 @@
 #include <csignal>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -72,6 +73,56 @@ TEST_CASE("Server: HTTPS keep-alive serves several requests on one connection", 
   }
   CHECK((*client)->async_client().idle_connection_count() == 1);
   CHECK(st.server().connection_count() == 1);
+}
+
+TEST_CASE("Server: with io_threads, connections are spread over the server's own threads",
+          "[http][unit]") {
+  ServerOptions o = TlsOptions();
+  o.io_threads = 2;
+  std::mutex mu;
+  std::set<std::thread::id> handler_threads;
+  auto st = std::make_unique<ServerThread>(o, [&](HttpRequest req, Responder r) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      handler_threads.insert(std::this_thread::get_id());
+    }
+    r.Send(HttpResponse::Text(200, req.remote_address));
+  });
+  // Four keep-alive clients at once, several requests each: every one answered on its
+  // connection, and the connections end up on both threads (round-robin at accept).
+  std::vector<std::unique_ptr<BlockingClient>> clients;
+  for (int c = 0; c < 4; ++c) {
+    auto client = BlockingClient::Create(TrustingClient());
+    REQUIRE(client.ok());
+    clients.push_back(std::move(*client));
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (auto& client : clients) {
+    threads.emplace_back([&, c = client.get()] {
+      std::string first;
+      for (int i = 0; i < 5; ++i) {
+        auto res = c->Get(st->url() + "/x");
+        if (!res.ok() || res->status != 200) continue;
+        if (i == 0) first = res->body;
+        if (res->body == first) ok++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(ok == 20);
+  CHECK(st->server().connection_count() == 4);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    CHECK(handler_threads.size() == 2);
+    CHECK(handler_threads.count(std::this_thread::get_id()) == 0);
+  }
+  // Destroying the server with the four connections still open closes them and joins its
+  // threads (this returns); nothing listens on the port afterwards.
+  uint16_t port = st->port();
+  st.reset();
+  RawConnection refused(port);
+  CHECK_FALSE(refused.connected());
 }
 
 TEST_CASE("Server: requests carry decoded path, query and body", "[http][unit]") {
