@@ -17,12 +17,18 @@ std::string Format(system_clock::time_point t, int digits) {
     frac += 1000000000;
     secs -= 1;
   }
-  time_t tt = static_cast<time_t>(secs);
-  tm u{};
-  gmtime_r(&tt, &u);
+  // Calendar arithmetic rather than gmtime_r: glibc's gmtime_r initializes the time zone first,
+  // which reads /etc/localtime once in every process (each `mini8s runtime` call pays it).
+  const std::chrono::sys_seconds t_secs{std::chrono::seconds(secs)};
+  const auto day = std::chrono::floor<std::chrono::days>(t_secs);
+  const std::chrono::year_month_day ymd(day);
+  const std::chrono::hh_mm_ss hms(t_secs - day);
   char buf[64];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", u.tm_year + 1900,
-                        u.tm_mon + 1, u.tm_mday, u.tm_hour, u.tm_min, u.tm_sec);
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(ymd.year()),
+                        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                        static_cast<int>(hms.hours().count()),
+                        static_cast<int>(hms.minutes().count()),
+                        static_cast<int>(hms.seconds().count()));
   std::string out(buf, static_cast<size_t>(n));
   if (digits > 0) {
     char f[16];
@@ -97,14 +103,14 @@ Result<system_clock::time_point> ParseRfc3339(std::string_view s) {
     return bad();
   }
   if (pos != s.size()) return bad();
-  tm u{};
-  u.tm_year = y - 1900;
-  u.tm_mon = mo - 1;
-  u.tm_mday = d;
-  u.tm_hour = h;
-  u.tm_min = mi;
-  u.tm_sec = sec;
-  int64_t epoch = static_cast<int64_t>(timegm(&u)) - offset_secs;
+  // Month and day are in range (checked above); a day past the month's end and second 60 carry
+  // over as timegm would, without timegm's time-zone initialization.
+  const std::chrono::sys_days date =
+      std::chrono::sys_days(std::chrono::year(y) / std::chrono::month(static_cast<unsigned>(mo)) /
+                            1) +
+      std::chrono::days(d - 1);
+  int64_t epoch = static_cast<int64_t>(date.time_since_epoch().count()) * 86400 + h * 3600 +
+                  mi * 60 + sec - offset_secs;
   // A nanosecond time_point spans only the years 1678-2262; converting a later time (upstream
   // allows up to 9999) would overflow int64, so such times are refused rather than wrapped.
   constexpr int64_t kMaxSecs =

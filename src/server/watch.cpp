@@ -8,6 +8,7 @@
 #include "mini8s/common/json.h"
 #include "mini8s/common/logging.h"
 #include "server/internal.h"
+#include "server/stored_json.h"
 
 namespace mini8s::server {
 
@@ -64,7 +65,10 @@ struct WatchSession : std::enable_shared_from_this<WatchSession> {
   }
 
   void WriteEvent(std::string_view type, const json::object& obj) {
-    std::string line = EventLine(type, obj);
+    WriteLine(EventLine(type, obj));
+  }
+
+  void WriteLine(std::string line) {
     if (!writer->Write(std::move(line)) || writer->queued_bytes() > kMaxQueuedBytes) {
       if (!writer->closed()) {
         impl->metrics.watchers_terminated.fetch_add(1, std::memory_order_relaxed);
@@ -76,13 +80,52 @@ struct WatchSession : std::enable_shared_from_this<WatchSession> {
     impl->metrics.watch_events_sent.fetch_add(1, std::memory_order_relaxed);
   }
 
+  // True when the selection can be decided from the store key alone (no label selector, field
+  // terms only on metadata.name / metadata.namespace, which never change) and events go out as
+  // JSON: then an event is the stored bytes plus its resourceVersion, as a GET sends them
+  // (stored_json.h), with no decode and re-serialization per event and watcher.
+  bool KeyOnly() const {
+    if (format.table || !labels.Empty()) return false;
+    for (const auto& r : fields.requirements()) {
+      if (r.field != "metadata.name" && r.field != "metadata.namespace") return false;
+    }
+    return true;
+  }
+
+  bool KeyMatches(std::string_view key) const {
+    if (fields.Empty()) return true;
+    auto slash = key.rfind('/');
+    std::string_view name = key.substr(slash + 1), ns;
+    if (kind->namespaced && slash != std::string_view::npos) {
+      std::string_view rest = key.substr(0, slash);
+      ns = rest.substr(rest.rfind('/') + 1);
+    }
+    return fields.Matches(api::StringMap{{"metadata.name", std::string(name)},
+                                         {"metadata.namespace", std::string(ns)}});
+  }
+
   // Runs on the strand: forwards every ready event.
   void Drain() {
     if (done) return;
     std::vector<store::EventPtr> events;
     Status s = watcher->Drain(events, 256);
+    const bool key_only = KeyOnly();
     for (const auto& ev : events) {
       if (done) return;
+      if (key_only) {
+        if (!KeyMatches(ev->key)) continue;
+        if (auto body = WithResourceVersion(*ev->value, ev->revision)) {
+          std::string_view type = ev->type == store::EventType::kAdded      ? "ADDED"
+                                  : ev->type == store::EventType::kModified ? "MODIFIED"
+                                                                            : "DELETED";
+          std::string line;
+          line.reserve(body->size() + 32);
+          line.append("{\"type\":\"").append(type).append("\",\"object\":");
+          line.append(*body).append("}\n");
+          WriteLine(std::move(line));
+          continue;
+        }
+      }
       auto obj = impl->DecodeValue(*ev->value, ev->revision);
       if (!obj.ok()) continue;
       bool now = Matches(*obj);

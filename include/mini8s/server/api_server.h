@@ -41,8 +41,10 @@ struct ApiServerOptions {
   std::string git_version = "v1.32.4-mini8s";
   // Threads that serve requests other than single-object GETs (those run on the connection's
   // strand). Writes block their thread until the store's group commit is durable, so this also
-  // bounds how many concurrent writes one commit can take.
-  int worker_threads = 16;
+  // bounds how many concurrent writes one commit can take. 8 measured best for 16 concurrent
+  // creates on 2 cores (4: smaller commits, more fsyncs; 12 and 16: more context switches):
+  // docs/design/api-bench.md.
+  int worker_threads = 8;
   // Upstream's --max-requests-inflight and --max-mutating-requests-inflight: reads (get, list)
   // and writes served or queued at once; more get 429 (system:masters excepted; watches and other
   // long-running requests are not counted). 0: no limit.

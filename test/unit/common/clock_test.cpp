@@ -29,6 +29,26 @@ TEST_CASE("Clock: RFC 3339 parses fractions and offsets, and rejects garbage", "
   CHECK(ParseRfc3339("nope").error().code() == Code::kInvalid);
 }
 
+TEST_CASE("Clock: RFC 3339 calendar edges: leap days, pre-1970, day and second carry-over",
+          "[common][unit]") {
+  auto round_trip = [](std::string_view text) {
+    auto t = ParseRfc3339(text);
+    return t.has_value() ? FormatRfc3339(*t) : std::string("invalid");
+  };
+  CHECK(round_trip("2024-02-29T23:59:59Z") == "2024-02-29T23:59:59Z");
+  CHECK(round_trip("2000-03-01T00:00:00Z") == "2000-03-01T00:00:00Z");
+  CHECK(round_trip("1969-12-31T23:59:59Z") == "1969-12-31T23:59:59Z");
+  CHECK(round_trip("1970-01-01T00:00:00Z") == "1970-01-01T00:00:00Z");
+  CHECK(round_trip("1900-01-01T12:00:00Z") == "1900-01-01T12:00:00Z");
+  // As timegm: a day past the month's end and a leap second carry into what follows.
+  CHECK(round_trip("2023-02-30T00:00:00Z") == "2023-03-02T00:00:00Z");
+  CHECK(round_trip("2016-12-31T23:59:60Z") == "2017-01-01T00:00:00Z");
+  CHECK(round_trip("2024-01-01T00:30:00+01:00") == "2023-12-31T23:30:00Z");
+  // Fractions of a second before 1970 still format the whole second below them.
+  system_clock::time_point before{std::chrono::seconds(-1) + std::chrono::milliseconds(250)};
+  CHECK(FormatRfc3339Micro(before) == "1969-12-31T23:59:59.250000Z");
+}
+
 TEST_CASE("FakeClock: moves only when advanced", "[common][unit]") {
   testutil::FakeClock clock;
   auto a = clock.Now();
