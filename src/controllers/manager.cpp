@@ -77,30 +77,24 @@ SharedInformers::SharedInformers(client::Client& client, asio::any_io_executor e
 SharedInformers::~SharedInformers() { Stop(); }
 
 client::Informer& SharedInformers::For(const client::Resource& resource) {
-  std::string key = ResourceKey(resource);
-  auto it = informers_.find(key);
-  if (it != informers_.end()) return *it->second.informer;
-  auto inf = std::make_unique<client::Informer>(client_, resource, defaults_);
-  inf->AddIndex(std::string(client::kNamespaceIndex), client::IndexByNamespace);
-  inf->AddIndex(std::string(client::kOwnerIndex), client::IndexByOwnerUid);
-  inf->AddIndex(std::string(client::kOrphanIndex), client::IndexOrphansByNamespace);
-  if (resource.group.empty() && resource.resource == "pods") {
-    inf->AddIndex(std::string(client::kNodeIndex), client::IndexByNodeName);
-  }
-  auto& entry = informers_[key];
-  entry.informer = std::move(inf);
-  return *entry.informer;
+  return ForFieldSelector(resource, "");
 }
 
 client::Informer& SharedInformers::ForFieldSelector(const client::Resource& resource,
                                                     std::string_view field_selector) {
-  std::string key = ResourceKey(resource) + "?fieldSelector=" + std::string(field_selector);
+  std::string key = ResourceKey(resource);
+  if (!field_selector.empty()) key += "?fieldSelector=" + std::string(field_selector);
   auto it = informers_.find(key);
   if (it != informers_.end()) return *it->second.informer;
   client::InformerOptions opts = defaults_;
   opts.field_selector = std::string(field_selector);
   auto inf = std::make_unique<client::Informer>(client_, resource, opts);
   inf->AddIndex(std::string(client::kNamespaceIndex), client::IndexByNamespace);
+  inf->AddIndex(std::string(client::kOwnerIndex), client::IndexByOwnerUid);
+  inf->AddIndex(std::string(client::kOrphanIndex), client::IndexOrphansByNamespace);
+  if (resource.group.empty() && resource.resource == "pods") {
+    inf->AddIndex(std::string(client::kNodeIndex), client::IndexByNodeName);
+  }
   auto& entry = informers_[key];
   entry.informer = std::move(inf);
   return *entry.informer;

@@ -567,13 +567,7 @@ void StoreHierarchyCache(const std::string& file, const std::string& mntns,
     if (::stat(mount.c_str(), &st) != 0) return;
     text += name + " " + std::to_string(st.st_dev) + " " + mount + "\n";
   }
-  // A name of our own: concurrent creates may store at the same time.
-  std::string tmp = file + "." + std::to_string(::getpid());
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) return;
-  bool ok = ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  fd.Reset();
-  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) ::unlink(tmp.c_str());
+  (void)WriteFileAtomic(file, text);  // a cache: failing to store it costs the next call a parse
 }
 
 }  // namespace

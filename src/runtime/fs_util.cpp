@@ -22,7 +22,9 @@ Status WriteFile(const std::string& path, std::string_view value) {
 }
 
 Status WriteFileAtomic(const std::string& path, std::string_view value, unsigned mode) {
-  std::string tmp = path + ".tmp";
+  // The writer's pid in the temporary's name: two processes may replace the same file at once
+  // (the cgroup hierarchy cache); the last rename wins and neither sees a torn file.
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return Status::FromErrno(errno, "open", tmp);
   size_t off = 0;

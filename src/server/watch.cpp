@@ -61,7 +61,16 @@ struct WatchSession : std::enable_shared_from_this<WatchSession> {
     } else {
       body = SerializeJson(obj);
     }
-    return "{\"type\":\"" + std::string(type) + "\",\"object\":" + body + "}\n";
+    return LineWithBody(type, body);
+  }
+
+  // `{"type":"<type>","object":<body>}` and a newline: a watch event as upstream frames it.
+  static std::string LineWithBody(std::string_view type, std::string_view body) {
+    std::string line;
+    line.reserve(body.size() + type.size() + 24);
+    line.append("{\"type\":\"").append(type).append("\",\"object\":");
+    line.append(body).append("}\n");
+    return line;
   }
 
   void WriteEvent(std::string_view type, const json::object& obj) {
@@ -118,11 +127,7 @@ struct WatchSession : std::enable_shared_from_this<WatchSession> {
           std::string_view type = ev->type == store::EventType::kAdded      ? "ADDED"
                                   : ev->type == store::EventType::kModified ? "MODIFIED"
                                                                             : "DELETED";
-          std::string line;
-          line.reserve(body->size() + 32);
-          line.append("{\"type\":\"").append(type).append("\",\"object\":");
-          line.append(*body).append("}\n");
-          WriteLine(std::move(line));
+          WriteLine(LineWithBody(type, *body));
           continue;
         }
       }
