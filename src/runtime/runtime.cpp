@@ -439,12 +439,13 @@ Result<Runtime::Created> Runtime::DoCreate(const std::string& id, const std::str
   if (options_.init_in_process) req.in_process_spec = &spec;
   MINI8S_ASSIGN_OR_RETURN(c.spawned, Spawn(options_.init_binary, req));
   c.pid = c.spawned.pid;
-  Status ready = AwaitReady(c.spawned);
-  if (!ready.ok()) {
-    c.pid = -1;  // already reaped
-    return ready;
-  }
 
+  // The state and pid files need only the pid: written while the init sets up on the other core
+  // (runc's "creating" window), removed again if it fails.
+  bool wrote_pid_file = false;
+  auto remove_pid_file = ScopeExit([&] {
+    if (!ok && wrote_pid_file) ::unlink(options.pid_file.c_str());
+  });
   StateFile sf;
   sf.id = id;
   sf.pid = c.pid;
@@ -457,6 +458,12 @@ Result<Runtime::Created> Runtime::DoCreate(const std::string& id, const std::str
   MINI8S_RETURN_IF_ERROR(WriteFileAtomic(c.state_dir + "/state.json", EncodeState(sf)));
   if (!options.pid_file.empty()) {
     MINI8S_RETURN_IF_ERROR(WriteFileAtomic(options.pid_file, std::to_string(c.pid), 0644));
+    wrote_pid_file = true;
+  }
+  Status ready = AwaitReady(c.spawned);
+  if (!ready.ok()) {
+    c.pid = -1;  // already reaped
+    return ready;
   }
   ok = true;
   return c;
