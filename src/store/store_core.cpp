@@ -1,5 +1,9 @@
 #include "store/store_core.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <limits>
 #include <string>
@@ -8,6 +12,29 @@
 #include "mini8s/common/logging.h"
 
 namespace mini8s::store::detail {
+
+void Completion::Wait() {
+  uint32_t s = state_.load(std::memory_order_acquire);
+  while (s != kDone) {
+    if (s == kPending &&
+        !state_.compare_exchange_weak(s, kSleeping, std::memory_order_acquire)) {
+      continue;  // s now holds what Signal() or a spurious failure left
+    }
+    // Returns at once if the state is no longer kSleeping; EINTR and spurious wakes loop.
+    ::syscall(SYS_futex, &state_, FUTEX_WAIT_PRIVATE, kSleeping, nullptr, nullptr, 0);
+    s = state_.load(std::memory_order_acquire);
+  }
+}
+
+void Completion::Signal() {
+  // The waiter may return and free this object as soon as it sees kDone; a wake on the freed
+  // address is harmless (at worst a spurious wake of whatever waits there next, which every
+  // futex user tolerates), and only happens when the waiter was asleep.
+  if (state_.exchange(kDone, std::memory_order_acq_rel) == kSleeping) {
+    ::syscall(SYS_futex, &state_, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  }
+}
+
 namespace {
 
 // A compaction backlog larger than this many batches after a maintenance pass is reported.
@@ -89,7 +116,7 @@ void StoreCore::Submit(Request& r) {
     wake = writer_idle_;
   }
   if (wake) queue_cv_.notify_one();
-  r.done.acquire();
+  r.done.Wait();
 }
 
 Status StoreCore::RunOnWriter(std::function<void()> fn) {
@@ -278,7 +305,7 @@ void StoreCore::WriterLoop() {
       if (is_task(*b)) {
         Request* r = *b++;
         (*r->task)();
-        r->done.release();
+        r->done.Signal();
         continue;
       }
       Request* const* run_end = std::find_if(b, e, is_task);
@@ -409,7 +436,7 @@ void StoreCore::CommitRun(Request* const* begin, Request* const* end) {
   }
   overlay_.clear();
   // Acknowledge before fanning out: the writes are durable and visible to readers now.
-  for (Request* const* p = begin; p != end; ++p) (*p)->done.release();
+  for (Request* const* p = begin; p != end; ++p) (*p)->done.Signal();
   hub_->Publish(mutations_);
   mutations_.clear();
 }
