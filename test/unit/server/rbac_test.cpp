@@ -411,6 +411,13 @@ struct EscalationFixture : Fixture {
     shared = std::move(rbac);
     plugin = std::make_unique<RbacEscalationAdmission>(shared, shared);
   }
+  // Fixture::Put waits for `rbac`, which moved to `shared`: without this a test's Put raced its
+  // next Admit (the informer sees a write only after the store has acknowledged it).
+  int64_t Put(const std::string& resource, const std::string& ns, json::object obj) {
+    int64_t rev = Fixture::Put(resource, ns, std::move(obj));
+    if (shared) REQUIRE(shared->WaitForRevision(rev, 5s));
+    return rev;
+  }
   Status Admit(const std::string& resource, const std::string& ns, json::object obj,
                UserInfo user = {"alice", "", {"system:authenticated"}}) {
     auto k = reg->FindResource("rbac.authorization.k8s.io", "v1", resource);
