@@ -716,9 +716,12 @@ Reply CreateObject(ApiServer::Impl& impl, const http::HttpRequest& req, const Re
     if (!nskv.ok()) return NotFoundReply(*ns_kind, ns);
     // Only a namespace being deleted refuses the write. Stored values are plaintext here (the
     // store decrypts), so bytes without the key anywhere need no parse: one fewer per create.
-    bool maybe_deleting = nskv->value->find("\"deletionTimestamp\"") != std::string::npos;
-    auto nsobj = maybe_deleting ? Decode(*nskv) : Result<json::object>(json::object());
-    if (nsobj.ok() && api::IsBeingDeleted(*nsobj)) {
+    auto being_deleted = [&] {
+      if (nskv->value->find("\"deletionTimestamp\"") == std::string::npos) return false;
+      auto nsobj = Decode(*nskv);
+      return nsobj.ok() && api::IsBeingDeleted(*nsobj);
+    };
+    if (being_deleted()) {
       json::object d{{"name", ns}, {"group", ""}, {"kind", "namespaces"}};
       return StatusReply(403, "Forbidden",
                          "unable to create new content in namespace " + ns +
